@@ -1,0 +1,204 @@
+"""`agent`: the command-line client. Each subcommand is a small function `cmd_<name>`.
+
+Start-up stays light: only argparse, json, socket and agentd's own small modules are
+imported on the path of `agent ls` and `agent send-input`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from typing import Any
+
+from agentd import __version__
+from agentd.client import daemonctl
+from agentd.client import format as fmt
+from agentd.errors import EXIT_USAGE, AgentdError, UsageError
+
+EXAMPLES = """examples:
+  agent run --name fix-tests "fix failing tests in auth service"
+  agent ls
+  agent attach fix-tests        # Ctrl-] detaches
+  agent diff fix-tests --stat
+  agent kill fix-tests          # agent kill --rm fix-tests also removes worktree + logs
+"""
+
+
+def request(name: str, params: dict[str, Any] | None = None, start: bool = True) -> Any:
+    with daemonctl.connect(start=start) as conn:
+        return conn.request(name, params or {})
+
+
+def print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2))
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+def cmd_run(a: argparse.Namespace) -> int:
+    size = shutil.get_terminal_size((120, 40)) if sys.stdout.isatty() else os.terminal_size(
+        (120, 40))
+    params = {"name": a.name, "agent": a.agent, "base": a.base,
+              "workspace": os.path.abspath(a.workspace or os.getcwd()), "prompt": a.prompt,
+              "env": dict(os.environ), "cols": size.columns, "rows": size.lines}
+    task = request("create_session", params)
+    if a.json:
+        print_json(task)
+    else:
+        print(f"started {task['name']}\n"
+              f"  agent     {task['agent']}\n"
+              f"  branch    {task['branch']} (from {task['base']})\n"
+              f"  worktree  {task['worktree']}\n"
+              f"  session   {task['session']}")
+    if task["status"] == "failed":
+        print(f"agent: error: {task['name']} failed to start: {task['status_reason']}",
+              file=sys.stderr)
+        return 1
+    if getattr(a, "attach", False):
+        from agentd.client.attach import attach
+
+        return attach(task["name"], read_only=False, force=False)
+    return 0
+
+
+def cmd_ls(a: argparse.Namespace) -> int:
+    tasks = fmt.sort_tasks(request("list_sessions", {"all": a.all}))
+    if a.json:
+        print_json(tasks)
+    elif tasks:
+        print(fmt.table(tasks, fmt.use_colour()))
+    else:
+        print("no tasks" + ("" if a.all else " in the last 24 hours (agent ls --all shows "
+                                              "older ones)"))
+    return 0
+
+
+def cmd_kill(a: argparse.Namespace) -> int:
+    result = request("kill_session", {"name": a.name, "rm": a.rm, "force": a.force})
+    if a.json:
+        print_json(result)
+        return 0
+    print(f"{'removed' if result['removed'] else 'killed'} {result['name']}")
+    for note in result.get("notes", []):
+        print(f"  {note}")
+    return 0
+
+
+def cmd_diff(a: argparse.Namespace) -> int:
+    colour = fmt.use_colour() if a.color == "auto" else a.color == "always"
+    result = request("session_diff", {"name": a.name, "stat": a.stat, "color": colour})
+    sys.stdout.write(result["diff"])
+    return 0
+
+
+def cmd_daemon(a: argparse.Namespace) -> int:
+    if a.action == "info":
+        info = request("daemon_info")
+        if a.json:
+            print_json(info)
+        else:
+            width = max(len(k) for k in info)
+            for k, v in info.items():
+                shown = ", ".join(v) or "-" if isinstance(v, list) else v
+                print(f"{k.ljust(width)}  {shown}")
+        return 0
+    if a.action in ("stop", "restart"):
+        try:
+            info = request("daemon_stop", start=False)
+        except AgentdError:
+            if a.action == "stop":
+                print("agentd is not running")
+                return 0
+        else:
+            if not daemonctl.wait_gone(info["pid"]):
+                raise AgentdError(f"agentd (pid {info['pid']}) did not stop")
+            print(f"agentd stopped (pid {info['pid']}); running tasks keep running")
+        if a.action == "restart":
+            info = request("hello")
+            print(f"agentd started (version {info['version']})")
+        return 0
+    # upgrade: the daemon re-executes itself from the installed code, keeping its socket.
+    old = request("daemon_info")
+    request("daemon_upgrade")
+    new = request("daemon_info")
+    print(f"agentd upgraded in place: pid {new['pid']}, version {old['version']} → "
+          f"{new['version']}; {len(new['running_tasks'])} running task(s) untouched")
+    return 0
+
+
+# -- parser --------------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="agent", description="Run coding agents like processes, supervise them like jobs.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"agent {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    r = sub.add_parser("run", help="start a task: branch, worktree and agent in a PTY",
+                       epilog='example: agent run --name fix-tests "fix failing tests"')
+    r.add_argument("--name", help="task name (default: a generated adjective-noun)")
+    r.add_argument("--agent", help="agent from config (default: default_agent)")
+    r.add_argument("--base", help="branch or commit to start from (default: current branch)")
+    r.add_argument("--workspace", help="the repository (default: current directory)")
+    r.add_argument("--attach", action="store_true", help="attach right after starting")
+    r.add_argument("--json", action="store_true")
+    r.add_argument("prompt", nargs="*", help="what the agent should do")
+    r.set_defaults(fn=cmd_run)
+
+    ls = sub.add_parser("ls", help="list tasks, those needing you first")
+    ls.add_argument("--all", action="store_true", help="include tasks ended over 24h ago")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(fn=cmd_ls)
+
+    k = sub.add_parser("kill", help="stop a task (its worktree, branch and logs are kept)")
+    k.add_argument("name")
+    k.add_argument("--rm", action="store_true",
+                   help="also remove worktree, logs, artifacts and the task's records")
+    k.add_argument("--force", action="store_true",
+                   help="with --rm: discard uncommitted changes in the worktree")
+    k.add_argument("--json", action="store_true")
+    k.set_defaults(fn=cmd_kill)
+
+    d = sub.add_parser("diff", help="the task's changes against its base")
+    d.add_argument("name")
+    d.add_argument("--stat", action="store_true")
+    d.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    d.set_defaults(fn=cmd_diff)
+
+    dm = sub.add_parser("daemon", help="daemon control: info, stop, restart, upgrade")
+    dm.add_argument("action", choices=("info", "stop", "restart", "upgrade"))
+    dm.add_argument("--json", action="store_true")
+    dm.set_defaults(fn=cmd_daemon)
+
+    from agentd.client.commands import add_session_commands
+
+    add_session_commands(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command is None:
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            args = parser().parse_args(["ls"])
+        else:
+            parser().print_help()
+            return 0
+    try:
+        return int(args.fn(args))
+    except AgentdError as e:
+        print(f"agent: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+__all__ = ["main", "UsageError", "EXIT_USAGE"]

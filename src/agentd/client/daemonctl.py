@@ -1,0 +1,71 @@
+"""Reaching the daemon from the client: connect, or start it on demand."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from agentd.client.connection import Connection
+from agentd.errors import DaemonError
+from agentd.paths import runtime_root
+
+
+def socket_path() -> Path:
+    return runtime_root() / "agentd.sock"
+
+
+def connect(start: bool = True, timeout: float | None = 60) -> Connection:
+    path = socket_path()
+    try:
+        return Connection.open(path, timeout=timeout)
+    except (FileNotFoundError, ConnectionRefusedError):
+        if not start:
+            raise DaemonError(f"agentd is not running (no daemon at {path})") from None
+    except OSError as e:
+        raise DaemonError(f"cannot connect to agentd at {path}: {e.strerror or e}") from None
+    start_daemon(path.parent)
+    try:
+        return Connection.open(path, timeout=timeout)
+    except OSError as e:
+        raise DaemonError(f"agentd started but does not answer at {path}: "
+                          f"{e.strerror or e}") from None
+
+
+def start_daemon(root: Path) -> None:
+    """Start agentd in the background, once, even when many clients race to do it."""
+    try:
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock = os.open(root / "agentd.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as e:
+        raise DaemonError(f"cannot create the runtime root {root}: {e.strerror}") from None
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:  # someone else may have started it while we waited for the lock
+            Connection.open(root / "agentd.sock", timeout=5).close()
+            return
+        except OSError:
+            pass
+        proc = subprocess.run([sys.executable, "-m", "agentd.daemon.main", "--background"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+        if proc.returncode != 0:
+            lines = proc.stderr.strip().splitlines()
+            detail = lines[-1] if lines else f"exit status {proc.returncode}"
+            raise DaemonError(detail.removeprefix("agentd: "))
+    finally:
+        os.close(lock)
+
+
+def wait_gone(pid: int, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.02)
+    return False

@@ -1,0 +1,82 @@
+"""Human-readable output: the task table, durations, token counts, colours."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from agentd.status import ICONS
+
+_COLOURS = {"running": "32", "blocked": "33", "completed": "32", "failed": "31",
+            "killed": "90", "lost": "35", "action": "1;31", "notice": "1;33"}
+ATTENTION_RANK = {"action": 2, "notice": 1}
+
+
+def use_colour(stream: Any = None) -> bool:
+    stream = stream or sys.stdout
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def paint(text: str, key: str, colour: bool) -> str:
+    code = _COLOURS.get(key)
+    return f"\x1b[{code}m{text}\x1b[0m" if colour and code else text
+
+
+def duration(seconds: float) -> str:
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600}h"
+
+
+def count(n: int | None) -> str:
+    if n is None:
+        return "-"
+    if n < 1000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n / 1000:.1f}k".replace(".0k", "k")
+    return f"{n / 1_000_000:.1f}M".replace(".0M", "M")
+
+
+def tokens(t: dict[str, Any]) -> str:
+    if t["tokens_in"] is None and t["tokens_out"] is None:
+        return "-"
+    return f"{count(t['tokens_in'] or 0)}/{count(t['tokens_out'] or 0)}"
+
+
+def cost(t: dict[str, Any]) -> str:
+    return "-" if t["cost_usd"] is None else f"${t['cost_usd']:.2f}"
+
+
+def sort_tasks(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Who needs the user first: action, then notice, then the rest, oldest first."""
+    return sorted(tasks, key=lambda t: -ATTENTION_RANK.get(t["attention"] or "", 0))
+
+
+def table(tasks: list[dict[str, Any]], colour: bool) -> str:
+    rows = [("NAME", "AGENT", "STATUS", "ELAPSED", "TOKENS", "COST")]
+    for t in tasks:
+        rows.append((t["name"], t["agent"], t["status"], duration(t["elapsed_seconds"]),
+                     tokens(t), cost(t)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for n, r in enumerate(rows):
+        cells = [c.ljust(w) for c, w in zip(r, widths, strict=True)]
+        if n == 0:
+            out.append("  " + "  ".join(cells).rstrip())
+            continue
+        t = tasks[n - 1]
+        icon = paint(ICONS.get(t["status"], " "), t["status"], colour)
+        cells[2] = paint(cells[2], t["status"], colour)
+        line = f"{icon} " + "  ".join(cells).rstrip()
+        if t["attention"] in ATTENTION_RANK and t["attention_summary"]:
+            line += "  " + paint(f"[{t['attention']}] {t['attention_summary']}",
+                                 t["attention"], colour)
+        out.append(line)
+    return "\n".join(out)

@@ -1,0 +1,215 @@
+"""`<root>/config.toml`: built-in defaults, parsing and validation (DESIGN §5).
+
+Every problem is reported as one line naming the file, the key and its line.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentd.errors import ConfigError
+
+PROMPT_MODES = ("arg", "type", "none")
+HOOK_KINDS = ("claude", "codex", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSpec:
+    name: str
+    command: str
+    args: tuple[str, ...] = ()
+    prompt: str = "arg"  # arg: last argument · type: typed into the PTY · none
+    env: dict[str, str] = field(default_factory=dict)
+    waiting_patterns: tuple[str, ...] = ()
+    busy_patterns: tuple[str, ...] = ()
+    idle_seconds: float = 0.0
+    hooks: str = "none"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "command": self.command, "args": list(self.args),
+            "prompt": self.prompt, "env": dict(self.env),
+            "waiting_patterns": list(self.waiting_patterns),
+            "busy_patterns": list(self.busy_patterns),
+            "idle_seconds": self.idle_seconds, "hooks": self.hooks,
+        }
+
+
+def builtin_agents() -> dict[str, dict[str, Any]]:
+    return {
+        "claude": {"command": "claude", "hooks": "claude",
+                   "waiting_patterns": [r"Do you want to", r"❯ 1\. Yes", r"Esc to cancel"],
+                   "busy_patterns": [r"esc to interrupt"], "idle_seconds": 0},
+        "codex": {"command": "codex", "hooks": "codex",
+                  "waiting_patterns": [r"Allow command\?", r"\(y\)es", r"Press enter to confirm"],
+                  "busy_patterns": [r"esc to interrupt", r"Working"]},
+        "gemini": {"command": "gemini", "args": ["-i"],
+                   "waiting_patterns": [r"Allow execution", r"Waiting for user confirmation"],
+                   "busy_patterns": [r"esc to cancel"]},
+        "opencode": {"command": "opencode", "args": ["--prompt"],
+                     "waiting_patterns": [r"Permission required", r"Allow once"],
+                     "busy_patterns": [r"esc interrupt"]},
+        "aider": {"command": "aider", "prompt": "type",
+                  "waiting_patterns": [r"\(Y\)es/\(N\)o", r"\[Yes\]:"],
+                  "busy_patterns": [r"Waiting for"]},
+        "demo": {"command": sys.executable, "args": ["-m", "agentd.demo_agent"]},
+    }
+
+
+_TOP_KEYS: dict[str, type | tuple[type, ...]] = {
+    "default_agent": str,
+    "data_dir": str,
+    "detach_key": str,
+    "log_max_bytes": int,
+    "log_keep": int,
+    "on_attention": str,
+    "kill_grace_seconds": (int, float),
+    "agents": dict,
+}
+_AGENT_KEYS: dict[str, type | tuple[type, ...]] = {
+    "command": str,
+    "args": list,
+    "prompt": str,
+    "env": dict,
+    "waiting_patterns": list,
+    "busy_patterns": list,
+    "idle_seconds": (int, float),
+    "hooks": str,
+}
+_TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a table",
+               (int, float): "a number"}
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path
+    agents: dict[str, AgentSpec]
+    default_agent: str = "claude"
+    data_dir: str | None = None
+    detach_key: str = "C-]"
+    log_max_bytes: int = 64 * 1024 * 1024
+    log_keep: int = 1
+    on_attention: str | None = None
+    kill_grace_seconds: float = 3.0
+
+    def agent(self, name: str) -> AgentSpec:
+        try:
+            return self.agents[name]
+        except KeyError:
+            known = ", ".join(self.agents)
+            raise ConfigError(f"unknown agent {name!r}; known agents: {known} "
+                              f"(add [agents.{name}] to {self.path})") from None
+
+
+def _line_of(text: str, section: str, key: str) -> int | None:
+    """Best-effort line number of `key` inside `[section]` ('' for the top level)."""
+    current = ""
+    for n, line in enumerate(text.splitlines(), 1):
+        s = line.strip()
+        m = re.match(r"^\[\s*([^\]]+?)\s*\]$", s)
+        if m:
+            current = m.group(1).replace('"', "")
+            if current == f"{section}.{key}" if section else current == key:
+                return n
+            continue
+        if current == section and re.match(rf'^"?{re.escape(key)}"?\s*=', s):
+            return n
+    return None
+
+
+def _fail(path: Path, text: str, section: str, key: str, what: str) -> ConfigError:
+    line = _line_of(text, section, key)
+    where = f"{path}:{line}" if line else str(path)
+    dotted = f"{section}.{key}" if section else key
+    return ConfigError(f"{where}: {dotted}: {what}")
+
+
+def _check(path: Path, text: str, section: str, table: dict[str, Any],
+           schema: dict[str, type | tuple[type, ...]]) -> None:
+    for key, value in table.items():
+        if key not in schema:
+            known = ", ".join(schema)
+            raise _fail(path, text, section, key, f"unknown key (known keys: {known})")
+        want = schema[key]
+        if isinstance(value, bool) or not isinstance(value, want):
+            raise _fail(path, text, section, key, f"must be {_TYPE_NAMES[want]}")
+
+
+def _agent_spec(path: Path, text: str, name: str, raw: dict[str, Any]) -> AgentSpec:
+    section = f"agents.{name}"
+
+    def bad(key: str, what: str) -> ConfigError:
+        return _fail(path, text, section, key, what)
+
+    for key in ("args", "waiting_patterns", "busy_patterns"):
+        if not all(isinstance(x, str) for x in raw.get(key, [])):
+            raise bad(key, "must be a list of strings")
+    for key in ("waiting_patterns", "busy_patterns"):
+        for pattern in raw.get(key, []):
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise bad(key, f"bad regular expression {pattern!r}: {e}") from None
+    if not all(isinstance(v, str) for v in raw.get("env", {}).values()):
+        raise bad("env", "values must be strings")
+    if raw.get("prompt", "arg") not in PROMPT_MODES:
+        raise bad("prompt", f"must be one of {', '.join(PROMPT_MODES)}")
+    if raw.get("hooks", "none") not in HOOK_KINDS:
+        raise bad("hooks", f"must be one of {', '.join(HOOK_KINDS)}")
+    if not raw.get("command"):
+        raise bad("command", "is required and must not be empty")
+    if raw.get("idle_seconds", 0) < 0:
+        raise bad("idle_seconds", "must be zero or more")
+    return AgentSpec(
+        name=name, command=raw["command"], args=tuple(raw.get("args", ())),
+        prompt=raw.get("prompt", "arg"), env=dict(raw.get("env", {})),
+        waiting_patterns=tuple(raw.get("waiting_patterns", ())),
+        busy_patterns=tuple(raw.get("busy_patterns", ())),
+        idle_seconds=float(raw.get("idle_seconds", 0)), hooks=raw.get("hooks", "none"),
+    )
+
+
+def load(path: Path) -> Config:
+    """Read and validate config.toml; a missing file means all defaults."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: invalid TOML: {e}") from None
+    _check(path, text, "", data, _TOP_KEYS)
+
+    merged = builtin_agents()
+    order: list[str] = []
+    for name, raw in data.get("agents", {}).items():
+        if not isinstance(raw, dict):
+            raise _fail(path, text, "agents", name, "must be a table like [agents.NAME]")
+        _check(path, text, f"agents.{name}", raw, _AGENT_KEYS)
+        base = merged.get(name, {})
+        merged[name] = {**base, **raw}
+        order.append(name)
+    order += [n for n in merged if n not in order]
+    agents = {n: _agent_spec(path, text, n, merged[n]) for n in order}
+
+    default = data.get("default_agent", "claude")
+    if default not in agents:
+        raise _fail(path, text, "", "default_agent", f"unknown agent {default!r}")
+    for key in ("log_max_bytes", "log_keep"):
+        if key in data and data[key] < (1 if key == "log_keep" else 4096):
+            raise _fail(path, text, "", key, "is too small")
+    return Config(
+        path=path, agents=agents, default_agent=default, data_dir=data.get("data_dir"),
+        detach_key=data.get("detach_key", "C-]"),
+        log_max_bytes=data.get("log_max_bytes", 64 * 1024 * 1024),
+        log_keep=data.get("log_keep", 1), on_attention=data.get("on_attention"),
+        kill_grace_seconds=float(data.get("kill_grace_seconds", 3.0)),
+    )

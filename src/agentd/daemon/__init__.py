@@ -1,0 +1,1 @@
+"""The agentd daemon: the control plane."""

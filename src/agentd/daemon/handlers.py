@@ -1,0 +1,105 @@
+"""The daemon's requests, one method each (see docs/protocol.md for their contracts)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from agentd import PROTOCOL_VERSION, __version__
+from agentd import status as lifecycle
+from agentd.errors import Conflict
+
+if TYPE_CHECKING:
+    from agentd.daemon.main import Daemon
+    from agentd.daemon.server import Peer
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def task_view(t: dict[str, Any], session: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "name": t["name"], "agent": t["agent"], "status": t["status"],
+        "status_reason": t["status_reason"], "attention": t["attention"],
+        "attention_summary": t["attention_summary"], "prompt": t["prompt"],
+        "branch": t["branch"], "base": t["base"], "base_commit": t["base_commit"],
+        "worktree": t["worktree"], "workspace": t["workspace"],
+        "created_at": iso(t["created_at"]), "ended_at": iso(t["ended_at"]),
+        "elapsed_seconds": round((t["ended_at"] or time.time()) - t["created_at"], 3),
+        "exit_code": t["exit_code"], "tokens_in": t["tokens_in"],
+        "tokens_out": t["tokens_out"], "cost_usd": t["cost_usd"],
+        "session": session["id"] if session else None,
+    }
+
+
+class Handlers:
+    def __init__(self, daemon: Daemon) -> None:
+        self.d = daemon
+
+    async def h_hello(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        return {"version": __version__, "protocol": PROTOCOL_VERSION}
+
+    async def h_daemon_info(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        d = self.d
+        running = [t["name"] for t in d.store.list_tasks(include_old=False)
+                   if t["status"] in lifecycle.ACTIVE]
+        return {
+            "version": __version__, "protocol": PROTOCOL_VERSION, "pid": d.pid,
+            "started_at": iso(d.started_at), "root": str(d.paths.root),
+            "data_dir": str(d.paths.data), "socket": str(d.paths.socket),
+            "pidfile": str(d.paths.pidfile), "config": str(d.paths.config),
+            "db": str(d.paths.db), "logs": str(d.paths.logs),
+            "worktrees": str(d.paths.worktrees), "artifacts": str(d.paths.artifacts),
+            "sessions": str(d.paths.sessions), "running_tasks": running,
+        }
+
+    async def h_daemon_stop(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        self.d.request_stop(upgrade=False)
+        return {"pid": self.d.pid}
+
+    async def h_daemon_upgrade(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        self.d.request_stop(upgrade=True)
+        return {"pid": self.d.pid, "version": __version__}
+
+    async def h_create_session(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        task = await self.d.tasks.create(p)
+        view = task_view(task)
+        view["session"] = task["session"]
+        return view
+
+    async def h_list_sessions(self, p: dict[str, Any], peer: Peer) -> list[dict[str, Any]]:
+        store = self.d.store
+        tasks = store.list_tasks(include_old=bool(p.get("all")))
+        latest = {r["task_id"]: r for r in store.db.execute(
+            "SELECT task_id, id FROM sessions s WHERE seq = "
+            "(SELECT MAX(seq) FROM sessions WHERE task_id = s.task_id)")}
+        return [task_view(t, latest.get(t["id"])) for t in tasks]
+
+    async def h_get_session(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        task = self.d.store.find_task(p["name"])
+        session = self.d.tasks.session_of(task)
+        if p["name"] != task["name"]:  # addressed by session id
+            session = self.d.store.session(p["name"]) or session
+        view = task_view(task, session)
+        view["socket"] = str(self.d.paths.session_socket(session["id"]))
+        view["log"] = str(self.d.paths.session_log(session["id"]))
+        view["session_ended"] = session["ended_at"] is not None
+        view["session_exit_code"] = session["exit_code"]
+        return view
+
+    async def h_kill_session(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        return await self.d.tasks.kill(p["name"], bool(p.get("rm")), bool(p.get("force")))
+
+    async def h_session_diff(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        return await self.d.tasks.diff(p["name"], bool(p.get("stat")), bool(p.get("color")))
+
+    async def h_session_exited(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        session = self.d.store.session(p["session"])
+        if session is None:
+            raise Conflict(f"unknown session {p['session']!r}")
+        recorded = self.d.store.finish_session(p["session"], p.get("exit_code"),
+                                               str(p.get("reason", "exited")))
+        return {"recorded": recorded}

@@ -1,0 +1,210 @@
+"""agentd, the daemon: startup, main_loop, shutdown.
+
+`agentd` runs in the foreground; `agentd --background` (what `agent` uses to start it on
+demand) does every check that can fail in the foreground, reports the first problem on
+stderr with a non-zero exit, and only then detaches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import os
+import signal
+import socket
+import sys
+import time
+import traceback
+from typing import Any
+
+from agentd import __version__, config
+from agentd.daemon.handlers import Handlers
+from agentd.daemon.server import Server
+from agentd.daemon.store import Store
+from agentd.daemon.tasks import Tasks
+from agentd.errors import AgentdError, DaemonError
+from agentd.jsonlog import JsonLog
+from agentd.paths import MAX_SOCKET_PATH, Paths, runtime_root
+
+RECONCILE_SECONDS = 5.0
+
+
+def load_paths() -> tuple[Paths, config.Config]:
+    root = runtime_root()
+    cfg = config.load(root / "config.toml")
+    return Paths.resolve(cfg.data_dir, root), cfg
+
+
+class Daemon:
+    def __init__(self, paths: Paths) -> None:
+        self.paths = paths
+        self.pid = os.getpid()
+        self.started_at = time.time()
+        self.log = JsonLog(paths.daemon_log, "daemon")
+        self.lock_fd = -1
+        self.sock: socket.socket | None = None
+        self.stopping: asyncio.Event | None = None
+        self.upgrade = False
+
+    # -- startup ---------------------------------------------------------------------------
+
+    def claim(self, inherited: tuple[int, int] | None = None) -> None:
+        """Take the pid-file lock and the socket (or inherit both across an upgrade)."""
+        if inherited:
+            self.lock_fd, sock_fd = inherited
+            self.sock = socket.socket(fileno=sock_fd)
+            return
+        self.paths.ensure()
+        if len(str(self.paths.socket)) > MAX_SOCKET_PATH:
+            raise DaemonError(f"socket path {self.paths.socket} is too long for a Unix socket; "
+                              "set AGENTD_DIR to a shorter directory")
+        self.lock_fd = os.open(self.paths.pidfile, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = os.pread(self.lock_fd, 32, 0).decode().strip() or "?"
+            raise DaemonError(f"agentd is already running (pid {other}) for "
+                              f"{self.paths.root}") from None
+        try:
+            os.unlink(self.paths.socket)
+        except FileNotFoundError:
+            pass
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o177)
+        try:
+            sock.bind(str(self.paths.socket))
+        finally:
+            os.umask(old)
+        sock.listen(256)
+        self.sock = sock
+
+    def write_pid(self) -> None:
+        self.pid = os.getpid()
+        os.ftruncate(self.lock_fd, 0)
+        os.pwrite(self.lock_fd, f"{self.pid}\n".encode(), 0)
+
+    def startup(self) -> None:
+        self.write_pid()
+        self.store = Store(self.paths.db)
+        self.tasks = Tasks(self.paths, self.store, self.load_config, self.log)
+        lost = self.tasks.reconcile()
+        self.log("info", "agentd started", version=__version__, pid=self.pid,
+                 root=str(self.paths.root), lost=lost)
+
+    def load_config(self) -> config.Config:
+        return config.load(self.paths.config)
+
+    # -- main loop -------------------------------------------------------------------------
+
+    async def main_loop(self) -> None:
+        self.stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.add_signal_handler(sig, self.request_stop)
+        self.server = Server(Handlers(self), self.log)
+        assert self.sock is not None
+        srv = await self.server.serve(self.sock)
+        reconciler = asyncio.create_task(self.reconcile_forever())
+        await self.stopping.wait()
+        reconciler.cancel()
+        srv.close()
+        await asyncio.sleep(0.05)  # let the stop reply reach its client
+
+    async def reconcile_forever(self) -> None:
+        while True:
+            await asyncio.sleep(RECONCILE_SECONDS)
+            try:
+                self.tasks.reconcile()
+            except Exception:  # noqa: BLE001
+                self.log("error", "reconcile failed", error=traceback.format_exc())
+
+    def request_stop(self, upgrade: bool = False) -> None:
+        self.upgrade = upgrade
+        if self.stopping is not None:
+            self.stopping.set()
+
+    # -- shutdown --------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        self.store.close()
+        assert self.sock is not None
+        if self.upgrade:
+            self.log("info", "agentd upgrading in place", pid=self.pid)
+            os.set_inheritable(self.lock_fd, True)
+            os.set_inheritable(self.sock.fileno(), True)
+            os.execv(sys.executable, [sys.executable, "-m", "agentd.daemon.main",
+                                      "--inherit", f"{self.lock_fd},{self.sock.fileno()}"])
+        self.log("info", "agentd stopped", pid=self.pid)
+        try:
+            os.unlink(self.paths.socket)
+        except FileNotFoundError:
+            pass
+        self.sock.close()
+        os.ftruncate(self.lock_fd, 0)
+        os.close(self.lock_fd)
+
+
+def run(daemon: Daemon) -> int:
+    daemon.startup()
+    try:
+        asyncio.run(daemon.main_loop())
+    finally:
+        daemon.shutdown()
+    return 0
+
+
+def detach(daemon: Daemon) -> int:
+    """Fork; the parent exits once the child is serving (or says why it is not)."""
+    r, w = os.pipe()
+    if os.fork() > 0:
+        os.close(w)
+        with os.fdopen(r) as pipe:
+            status = pipe.read().strip()
+        if status == "ready":
+            return 0
+        print(status or "agentd exited during start-up; see logs/agentd.log", file=sys.stderr)
+        return 1
+    os.close(r)
+    os.setsid()
+    try:
+        daemon.startup()
+    except Exception as e:  # noqa: BLE001 - reported to the parent
+        os.write(w, f"agentd could not start: {e}".encode())
+        return 1
+    os.write(w, b"ready")
+    os.close(w)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    errlog = os.open(daemon.paths.daemon_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    os.dup2(errlog, 2)
+    try:
+        asyncio.run(daemon.main_loop())
+    finally:
+        daemon.shutdown()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="agentd", description="The agentd daemon. You rarely "
+                                 "start it yourself: 'agent' starts it on demand.")
+    ap.add_argument("--background", action="store_true", help="detach once serving")
+    ap.add_argument("--inherit", help=argparse.SUPPRESS)
+    ap.add_argument("--version", action="version", version=f"agentd {__version__}")
+    args = ap.parse_args(argv)
+    try:
+        paths, _ = load_paths()
+        daemon = Daemon(paths)
+        inherited: Any = tuple(int(x) for x in args.inherit.split(",")) if args.inherit else None
+        daemon.claim(inherited)
+    except AgentdError as e:
+        print(f"agentd: {e}", file=sys.stderr)
+        return 1
+    if args.background:
+        return detach(daemon)
+    return run(daemon)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

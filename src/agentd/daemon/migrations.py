@@ -1,0 +1,132 @@
+"""Numbered schema migrations. Append a function; never edit one that has shipped."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = []
+
+
+def migration(fn: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Connection], None]:
+    MIGRATIONS.append(fn)
+    return fn
+
+
+def _script(db: sqlite3.Connection, sql: str) -> None:
+    """Run statements inside the caller's transaction (executescript would COMMIT)."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+@migration
+def m001_initial(db: sqlite3.Connection) -> None:
+    _script(
+        db,
+        """
+        CREATE TABLE tasks (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            agent TEXT NOT NULL,
+            prompt TEXT NOT NULL,
+            status TEXT NOT NULL,
+            status_reason TEXT,
+            workspace TEXT NOT NULL,
+            base TEXT NOT NULL,
+            base_commit TEXT NOT NULL,
+            branch TEXT NOT NULL,
+            worktree TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            ended_at REAL,
+            exit_code INTEGER,
+            attention TEXT,
+            attention_summary TEXT,
+            acked_event INTEGER NOT NULL DEFAULT 0,
+            tokens_in INTEGER,
+            tokens_out INTEGER,
+            cost_usd REAL,
+            git_stat TEXT
+        );
+        CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            argv TEXT NOT NULL,
+            worker_pid INTEGER,
+            agent_pid INTEGER,
+            started_at REAL NOT NULL,
+            ended_at REAL,
+            exit_code INTEGER,
+            end_reason TEXT
+        );
+        CREATE INDEX sessions_task ON sessions(task_id, seq);
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            task_id INTEGER REFERENCES tasks(id) ON DELETE CASCADE,
+            session_id TEXT,
+            ts REAL NOT NULL,
+            kind TEXT NOT NULL,
+            attention TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            data TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX events_task ON events(task_id, id);
+        CREATE TABLE thread_entries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+            session_id TEXT,
+            ts REAL NOT NULL,
+            role TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            content TEXT NOT NULL
+        );
+        CREATE INDEX thread_task ON thread_entries(task_id, id);
+        CREATE TABLE artifacts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+            session_id TEXT,
+            ts REAL NOT NULL,
+            kind TEXT NOT NULL,
+            path TEXT,
+            description TEXT,
+            data TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX artifacts_task ON artifacts(task_id);
+        CREATE TABLE usage (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+            session_id TEXT,
+            ts REAL NOT NULL,
+            model TEXT,
+            tokens_in INTEGER NOT NULL DEFAULT 0,
+            tokens_out INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL
+        );
+        CREATE INDEX usage_task ON usage(task_id);
+        """
+    )
+
+
+def apply(db: sqlite3.Connection) -> list[str]:
+    """Apply pending migrations in order; return the names applied now."""
+    db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL)")
+    done = {row[0] for row in db.execute("SELECT name FROM migrations")}
+    applied = []
+    for fn in MIGRATIONS:
+        if fn.__name__ in done:
+            continue
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if fn.__name__ in {r[0] for r in db.execute("SELECT name FROM migrations")}:
+                db.execute("ROLLBACK")
+                continue
+            fn(db)
+            db.execute("INSERT INTO migrations VALUES (?, ?)", (fn.__name__, time.time()))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        applied.append(fn.__name__)
+    return applied

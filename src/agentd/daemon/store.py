@@ -1,0 +1,257 @@
+"""All SQL lives here. `state.db` is SQLite in WAL mode (DESIGN §8).
+
+Every write runs in its own IMMEDIATE transaction and is committed before the caller
+acknowledges it, so a kill -9 of any process loses nothing that was acknowledged
+(synchronous=NORMAL in WAL mode is durable against process death; only a power loss
+may lose the last transactions).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from agentd import status as lifecycle
+from agentd.daemon import migrations
+from agentd.errors import TaskNotFound
+
+LEVELS = {"info": 0, "notice": 1, "action": 2}
+
+TASK_COLUMNS = (
+    "id, name, agent, prompt, status, status_reason, workspace, base, base_commit, branch, "
+    "worktree, created_at, ended_at, exit_code, attention, attention_summary, acked_event, "
+    "tokens_in, tokens_out, cost_usd, git_stat"
+)
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA busy_timeout=30000")
+        migrations.apply(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- tasks ---------------------------------------------------------------------------
+
+    def task_names(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT name FROM tasks")}
+
+    def insert_task(self, **fields: Any) -> dict[str, Any]:
+        fields.setdefault("created_at", time.time())
+        fields["status"] = lifecycle.next_status(None, "start")
+        cols = ", ".join(fields)
+        marks = ", ".join("?" for _ in fields)
+        with self.write() as db:
+            task_id = db.execute(f"INSERT INTO tasks ({cols}) VALUES ({marks})",
+                                 tuple(fields.values())).lastrowid
+            assert task_id is not None
+            self._event(db, task_id, None, "task_created", "info",
+                        f"task {fields['name']} created on {fields['branch']}",
+                        {"agent": fields["agent"], "base": fields["base"]})
+        return self.task_by_id(task_id)
+
+    def task_by_id(self, task_id: int) -> dict[str, Any]:
+        row = self.db.execute(f"SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?",
+                              (task_id,)).fetchone()
+        if row is None:
+            raise TaskNotFound(f"no task with id {task_id}")
+        return dict(row)
+
+    def find_task(self, ref: str) -> dict[str, Any]:
+        """A task by name, or by the id of one of its sessions."""
+        row = self.db.execute(f"SELECT {TASK_COLUMNS} FROM tasks WHERE name = ?",
+                              (ref,)).fetchone()
+        if row is None:
+            row = self.db.execute(
+                f"SELECT {', '.join('t.' + c.strip() for c in TASK_COLUMNS.split(','))} "
+                "FROM tasks t JOIN sessions s ON s.task_id = t.id WHERE s.id = ?",
+                (ref,)).fetchone()
+        if row is None:
+            raise TaskNotFound(f"no task or session named {ref!r} (see 'agent ls --all')")
+        return dict(row)
+
+    def list_tasks(self, include_old: bool, now: float | None = None) -> list[dict[str, Any]]:
+        now = now or time.time()
+        sql = f"SELECT {TASK_COLUMNS} FROM tasks"
+        args: tuple[Any, ...] = ()
+        if not include_old:
+            sql += " WHERE ended_at IS NULL OR ended_at >= ?"
+            args = (now - 86400,)
+        return [dict(r) for r in self.db.execute(sql + " ORDER BY id", args)]
+
+    def delete_task(self, task_id: int) -> None:
+        with self.write() as db:
+            db.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
+
+    def set_git_stat(self, task_id: int, stat: dict[str, Any]) -> None:
+        with self.write() as db:
+            db.execute("UPDATE tasks SET git_stat = ? WHERE id = ?", (json.dumps(stat), task_id))
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def apply(self, task_id: int, event: str, reason: str | None = None,
+              session_id: str | None = None, exit_code: int | None = None,
+              attention: str = "info") -> str | None:
+        """Feed a lifecycle input to a task; record the change. Returns the new status."""
+        with self.write() as db:
+            return self._apply(db, task_id, event, reason, session_id, exit_code, attention)
+
+    def _apply(self, db: sqlite3.Connection, task_id: int, event: str, reason: str | None,
+               session_id: str | None, exit_code: int | None, attention: str) -> str | None:
+        row = db.execute("SELECT name, status FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        if row is None:
+            return None
+        new = lifecycle.next_status(row["status"], event)
+        if new is None:
+            return None
+        ended = new in lifecycle.ENDED
+        db.execute(
+            "UPDATE tasks SET status = ?, status_reason = ?, ended_at = ?, "
+            "exit_code = COALESCE(?, exit_code) WHERE id = ?",
+            (new, reason, time.time() if ended else None, exit_code, task_id))
+        summary = f"{row['name']} is {new}" + (f": {reason}" if reason else "")
+        self._event(db, task_id, session_id, "status_changed", attention, summary,
+                    {"from": row["status"], "to": new, "exit_code": exit_code})
+        return new
+
+    # -- sessions ------------------------------------------------------------------------
+
+    def add_session(self, task_id: int, session_id: str, argv: list[str]) -> None:
+        with self.write() as db:
+            seq = db.execute("SELECT COUNT(*) FROM sessions WHERE task_id = ?",
+                             (task_id,)).fetchone()[0] + 1
+            db.execute("INSERT INTO sessions (id, task_id, seq, argv, started_at) "
+                       "VALUES (?, ?, ?, ?, ?)",
+                       (session_id, task_id, seq, json.dumps(argv), time.time()))
+
+    def session(self, session_id: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return dict(row) if row else None
+
+    def latest_session(self, task_id: int) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT * FROM sessions WHERE task_id = ? ORDER BY seq DESC "
+                              "LIMIT 1", (task_id,)).fetchone()
+        return dict(row) if row else None
+
+    def live_sessions(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.execute(
+            "SELECT s.*, t.name AS task_name FROM sessions s JOIN tasks t ON t.id = s.task_id "
+            "WHERE s.ended_at IS NULL")]
+
+    def session_started(self, session_id: str, worker_pid: int, agent_pid: int | None) -> None:
+        with self.write() as db:
+            row = db.execute("SELECT task_id FROM sessions WHERE id = ?",
+                             (session_id,)).fetchone()
+            db.execute("UPDATE sessions SET worker_pid = ?, agent_pid = ? WHERE id = ?",
+                       (worker_pid, agent_pid, session_id))
+            if row and agent_pid:
+                self._event(db, row[0], session_id, "session_started", "info",
+                            f"session {session_id} started (pid {agent_pid})",
+                            {"pid": agent_pid, "worker_pid": worker_pid})
+
+    def finish_session(self, session_id: str, exit_code: int | None, reason: str) -> bool:
+        """Record how a session ended, once. Returns False when it was already recorded."""
+        with self.write() as db:
+            row = db.execute("SELECT task_id, ended_at FROM sessions WHERE id = ?",
+                             (session_id,)).fetchone()
+            if row is None or row["ended_at"] is not None:
+                return False
+            db.execute("UPDATE sessions SET ended_at = ?, exit_code = ?, end_reason = ? "
+                       "WHERE id = ?", (time.time(), exit_code, reason, session_id))
+            self._event(db, row["task_id"], session_id, "session_exited", "info",
+                        f"session {session_id} {reason}", {"exit_code": exit_code})
+            latest = db.execute("SELECT id FROM sessions WHERE task_id = ? ORDER BY seq DESC "
+                                "LIMIT 1", (row["task_id"],)).fetchone()
+            if latest and latest[0] == session_id:
+                event = "exit_ok" if exit_code == 0 else "exit_error"
+                attention = "notice" if exit_code == 0 else "action"
+                self._apply(db, row["task_id"], event, reason, session_id, exit_code,
+                            attention)
+            return True
+
+    def mark_lost(self, session_id: str, reason: str) -> None:
+        with self.write() as db:
+            row = db.execute("SELECT task_id, ended_at FROM sessions WHERE id = ?",
+                             (session_id,)).fetchone()
+            if row is None or row["ended_at"] is not None:
+                return
+            db.execute("UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ?",
+                       (time.time(), reason, session_id))
+            self._apply(db, row["task_id"], "vanish", reason, session_id, None, "action")
+
+    # -- events --------------------------------------------------------------------------
+
+    def add_event(self, task_id: int | None, session_id: str | None, kind: str,
+                  attention: str, summary: str, data: dict[str, Any] | None = None) -> int:
+        with self.write() as db:
+            return self._event(db, task_id, session_id, kind, attention, summary, data or {})
+
+    def _event(self, db: sqlite3.Connection, task_id: int | None, session_id: str | None,
+               kind: str, attention: str, summary: str, data: dict[str, Any],
+               ts: float | None = None) -> int:
+        event_id = db.execute(
+            "INSERT INTO events (task_id, session_id, ts, kind, attention, summary, data) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (task_id, session_id, ts or time.time(), kind, attention, summary,
+             json.dumps(data))).lastrowid
+        assert event_id is not None
+        if task_id is not None:
+            # A task's attention: the highest level among its events not yet acknowledged.
+            db.execute(
+                "UPDATE tasks SET attention = ?, attention_summary = ? WHERE id = ? AND "
+                "(attention IS NULL OR ? >= CASE attention WHEN 'info' THEN 0 "
+                "WHEN 'notice' THEN 1 ELSE 2 END)",
+                (attention, summary, task_id, LEVELS[attention]))
+        return event_id
+
+    def last_event_id(self) -> int:
+        return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+
+    def events(self, since: int = 0, task_id: int | None = None, min_level: int = 0,
+               limit: int = 1000) -> list[dict[str, Any]]:
+        sql = ("SELECT e.id, t.name AS task, e.session_id AS session, e.ts, e.kind, "
+               "e.attention, e.summary, e.data FROM events e LEFT JOIN tasks t "
+               "ON t.id = e.task_id WHERE e.id > ?")
+        args: list[Any] = [since]
+        if task_id is not None:
+            sql += " AND e.task_id = ?"
+            args.append(task_id)
+        if min_level:
+            levels = ", ".join(f"'{k}'" for k, v in LEVELS.items() if v >= min_level)
+            sql += f" AND e.attention IN ({levels})"
+        sql += " ORDER BY e.id LIMIT ?"
+        args.append(limit)
+        out = []
+        for r in self.db.execute(sql, args):
+            d = dict(r)
+            d["data"] = json.loads(d["data"])
+            out.append(d)
+        return out
+
+    def ack(self, task_id: int) -> None:
+        with self.write() as db:
+            db.execute("UPDATE tasks SET attention = NULL, attention_summary = NULL, "
+                       "acked_event = (SELECT COALESCE(MAX(id), 0) FROM events) WHERE id = ?",
+                       (task_id,))

@@ -1,0 +1,1 @@
+"""The agentd wire protocol (docs/protocol.md): vocabulary and a pure codec."""

@@ -1,0 +1,5 @@
+import sys
+
+from agentd.worker.main import main
+
+sys.exit(main())

@@ -1,0 +1,88 @@
+"""Clients of a session worker: bounded output queues, back-pressure and resync.
+
+Output is queued per client as whole frames. A client whose queue passes LIMIT bytes is
+behind: its queued frames are dropped (except one already half-sent, so framing stays
+intact) and, once its socket drains, it gets a fresh snapshot instead of the lost bytes.
+A slow client therefore never stalls the agent or the other clients.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections import deque
+
+from agentd.protocol import codec
+from agentd.protocol.messages import Message
+
+LIMIT = 4 * 1024 * 1024
+
+INTERACTIVE, READ_ONLY, CONTROL = "interactive", "read-only", "control"
+
+
+class Client:
+    __slots__ = ("sock", "decoder", "frames", "offset", "queued", "mode", "resync", "closing",
+                 "fd")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.decoder = codec.Decoder()
+        self.frames: deque[bytes] = deque()
+        self.offset = 0  # bytes of frames[0] already sent
+        self.queued = 0
+        self.mode = CONTROL
+        self.resync = False
+        self.closing = False  # close once the queue is flushed
+
+    @property
+    def attached(self) -> bool:
+        return self.mode != CONTROL
+
+    def send(self, msg: Message) -> None:
+        self.queue(codec.encode(msg))
+
+    def queue(self, frame: bytes) -> None:
+        if self.resync:
+            return
+        self.frames.append(frame)
+        self.queued += len(frame)
+        if self.queued - self.offset > LIMIT:
+            self._fall_behind()
+
+    def _fall_behind(self) -> None:
+        keep = self.frames[0] if self.offset else None
+        self.frames.clear()
+        self.queued = 0
+        if keep is not None:
+            self.frames.append(keep)
+            self.queued = len(keep)
+        else:
+            self.offset = 0
+        self.resync = True
+
+    def flush(self) -> bool:
+        """Send what the socket takes now. True when the queue is empty."""
+        while self.frames:
+            if len(self.frames) > 1 and len(self.frames[0]) < 65536:
+                # Coalesce small frames into one send.
+                head = b"".join(self.frames)
+                self.frames.clear()
+                self.frames.append(head)
+            head = self.frames[0]
+            try:
+                n = self.sock.send(memoryview(head)[self.offset:])
+            except (BlockingIOError, InterruptedError):
+                return False
+            self.offset += n
+            if self.offset < len(head):
+                return False
+            self.frames.popleft()
+            self.queued -= len(head)
+            self.offset = 0
+        return True
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass

@@ -1,0 +1,468 @@
+"""Session worker: owns the PTY, the raw log, the screen model and sessions/<id>.sock.
+
+Started by the daemon as `python -m agentd.worker SPEC.json`. It forks once: the first
+process prints one JSON line (the pids, or the reason the agent could not start) and
+exits, so the daemon never has to reap the long-lived worker, which survives it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from agentd.protocol import codec
+from agentd.protocol.messages import Failure, Input, Invalid, Output, Push, Reply, Request
+from agentd.worker import pty
+from agentd.worker.fanout import CONTROL, INTERACTIVE, READ_ONLY, Client
+from agentd.worker.logfile import RawLog
+from agentd.worker.report import report_exit
+from agentd.worker.screen import Screen
+
+READ_SIZE = 65536
+IDLE_SLICE = 256 * 1024  # emulator bytes fed per idle turn of the loop
+SPEC_KEYS = ("session_id", "task", "argv", "env", "cwd", "cols", "rows", "socket", "log",
+             "log_max_bytes", "log_keep", "prompt_mode", "prompt", "daemon_socket", "db")
+
+
+class Worker:
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.sid: str = spec["session_id"]
+        self.sel = selectors.DefaultSelector()
+        self.screen = Screen(spec["cols"], spec["rows"])
+        self.log = RawLog(Path(spec["log"]), spec["log_max_bytes"], spec["log_keep"])
+        self.clients: dict[int, Client] = {}
+        self.interactive: Client | None = None
+        self.pid = 0
+        self.master = -1
+        self.exit_status: int | None = None
+        self.pty_open = False
+        self.kill_plan: list[tuple[float, int]] = []
+        self.killed_by_user = False
+        self.prompt_at: float | None = None
+        self.last_output = 0.0
+        self.input_queue = bytearray()
+
+    # -- start-up --------------------------------------------------------------------------
+
+    def spawn(self) -> None:
+        s = self.spec
+        self.pid, self.master = pty.spawn(s["argv"], s["env"], s["cwd"], s["cols"], s["rows"])
+        self.pty_open = True
+        if s["prompt_mode"] == "type" and s["prompt"]:
+            self.prompt_at = time.monotonic() + 5.0
+
+    def listen(self) -> None:
+        path = self.spec["socket"]
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o177)
+        try:
+            self.server.bind(path)
+        finally:
+            os.umask(old)
+        self.server.listen(64)
+        self.server.setblocking(False)
+        self.sel.register(self.server, selectors.EVENT_READ, "accept")
+        self.sel.register(self.master, selectors.EVENT_READ, "pty")
+        self.sig_r, sig_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(sig_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            signal.signal(sig, lambda *_: None)
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        self.sel.register(self.sig_r, selectors.EVENT_READ, "signal")
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.reap()  # the agent may already have exited
+        while self.exit_status is None or self.pty_open:
+            for key, mask in self.sel.select(self.timeout()):
+                what = key.data
+                if what == "pty":
+                    if mask & selectors.EVENT_READ:
+                        self.read_pty()
+                    if mask & selectors.EVENT_WRITE:
+                        self.write_pty()
+                elif what == "accept":
+                    self.accept()
+                elif what == "signal":
+                    self.on_signal()
+                else:
+                    self.on_client(what, mask)
+            self.timers()
+        return self.finish()
+
+    def timeout(self) -> float | None:
+        if self.screen.behind:
+            return 0
+        deadlines = [t for t, _ in self.kill_plan[:1]]
+        if self.prompt_at is not None:
+            deadlines.append(self.prompt_at)
+        if self.exit_status is not None:
+            deadlines.append(time.monotonic() + 0.05)
+        if not deadlines:
+            return None
+        return max(0.0, min(deadlines) - time.monotonic())
+
+    def timers(self) -> None:
+        now = time.monotonic()
+        while self.kill_plan and self.kill_plan[0][0] <= now:
+            _, sig = self.kill_plan.pop(0)
+            pty.signal_group(self.pid, sig)
+        if self.prompt_at is not None and (
+            now >= self.prompt_at or (self.last_output and now - self.last_output > 0.5)
+        ):
+            self.prompt_at = None
+            self.input_queue += self.spec["prompt"].encode() + b"\r"
+            self.write_pty()
+        if self.exit_status is not None and self.pty_open:
+            # The agent is gone; drain what is left, then hang up the PTY.
+            self.read_pty(drain=True)
+        if self.screen.behind and not self.sel.select(0):
+            self.screen.catch_up(IDLE_SLICE)
+
+    # -- PTY -------------------------------------------------------------------------------
+
+    def read_pty(self, drain: bool = False) -> None:
+        while True:
+            try:
+                data = os.read(self.master, READ_SIZE)
+            except BlockingIOError:
+                data = None
+            except OSError:  # EIO: the slave side is closed
+                data = b""
+            if data is None:
+                if drain and self.exit_status is not None:
+                    self.close_pty()
+                return
+            if not data:
+                self.close_pty()
+                return
+            self.output(data)
+            if not drain:
+                return
+
+    def output(self, data: bytes) -> None:
+        self.log.write(data)
+        self.screen.write(data)
+        self.last_output = time.monotonic()
+        if self.clients:
+            frame = codec.encode(Output(data))
+            for c in list(self.clients.values()):
+                if c.attached:
+                    self.push_to(c, frame)
+
+    def close_pty(self) -> None:
+        if not self.pty_open:
+            return
+        self.pty_open = False
+        self.sel.unregister(self.master)
+        os.close(self.master)
+        if self.exit_status is None:
+            # Output ended first; the exit status follows through SIGCHLD.
+            self.kill_plan = [(time.monotonic() + 5, signal.SIGKILL)]
+
+    def write_pty(self) -> None:
+        if not self.pty_open:
+            self.input_queue.clear()
+            return
+        while self.input_queue:
+            try:
+                n = os.write(self.master, self.input_queue[:4096])
+            except BlockingIOError:
+                break
+            except OSError:
+                self.input_queue.clear()
+                break
+            del self.input_queue[:n]
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if self.input_queue else 0)
+        self.sel.modify(self.master, events, "pty")
+
+    def send_keys(self, data: bytes) -> None:
+        self.input_queue += data
+        self.write_pty()
+
+    # -- signals and exit ------------------------------------------------------------------
+
+    def on_signal(self) -> None:
+        try:
+            sigs = os.read(self.sig_r, 512)
+        except BlockingIOError:
+            return
+        if signal.SIGCHLD in sigs:
+            self.reap()
+        if any(s in sigs for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)):
+            self.terminate(3.0)
+
+    def reap(self) -> None:
+        if self.exit_status is not None:
+            return
+        try:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == self.pid:
+            self.exit_status = status
+            self.kill_plan = []
+            # Whatever the agent left behind in its group loses its terminal too.
+            pty.signal_group(self.pid, signal.SIGHUP)
+
+    def terminate(self, grace: float) -> None:
+        if self.exit_status is not None:
+            return
+        self.killed_by_user = True
+        pty.signal_group(self.pid, signal.SIGHUP)
+        now = time.monotonic()
+        self.kill_plan = [(now + grace / 2, signal.SIGTERM), (now + grace, signal.SIGKILL)]
+
+    def finish(self) -> int:
+        status = self.exit_status or 0
+        code = pty.exit_code_of(status)
+        if os.WIFSIGNALED(status):
+            reason = f"killed by signal {os.WTERMSIG(status)}"
+        else:
+            reason = f"exited with code {code}"
+        self.log.close()
+        report_exit(self.spec, code, reason)
+        for c in list(self.clients.values()):
+            if c.attached:
+                c.send(Push("exited", {"exit_code": code, "reason": reason}))
+                c.closing = True
+        self.flush_all(deadline=time.monotonic() + 2.0)
+        try:
+            os.unlink(self.spec["socket"])
+        except FileNotFoundError:
+            pass
+        return code
+
+    def flush_all(self, deadline: float) -> None:
+        pending = [c for c in self.clients.values() if c.frames]
+        while pending and time.monotonic() < deadline:
+            for c in pending:
+                c.sock.setblocking(True)
+                c.sock.settimeout(max(0.01, deadline - time.monotonic()))
+                try:
+                    c.flush()
+                except OSError:
+                    c.frames.clear()
+            pending = [c for c in pending if c.frames]
+
+    # -- clients ---------------------------------------------------------------------------
+
+    def accept(self) -> None:
+        try:
+            sock, _ = self.server.accept()
+        except BlockingIOError:
+            return
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+        if int.from_bytes(creds[4:8], sys.byteorder) != os.getuid():
+            sock.close()
+            return
+        sock.setblocking(False)
+        c = Client(sock)
+        self.clients[c.fd] = c
+        self.sel.register(sock, selectors.EVENT_READ, c)
+
+    def on_client(self, c: Client, mask: int) -> None:
+        if mask & selectors.EVENT_WRITE:
+            self.flush_client(c)
+        if mask & selectors.EVENT_READ and c.fd in self.clients:
+            try:
+                data = c.sock.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self.drop(c)
+                return
+            for msg in c.decoder.feed(data):
+                self.handle(c, msg)
+                if c.fd not in self.clients:
+                    return
+
+    def push_to(self, c: Client, frame: bytes) -> None:
+        was_idle = not c.frames
+        c.queue(frame)
+        if was_idle:
+            self.flush_client(c)
+
+    def flush_client(self, c: Client) -> None:
+        try:
+            empty = c.flush()
+        except OSError:
+            self.drop(c)
+            return
+        if empty and c.resync:
+            c.resync = False
+            c.send(Push("resync", {"reason": "client fell behind"}))
+            c.send(Output(self.screen.snapshot()))
+            empty = c.flush()
+        if empty and c.closing:
+            self.drop(c)
+            return
+        events = selectors.EVENT_READ | (0 if empty else selectors.EVENT_WRITE)
+        self.sel.modify(c.sock, events, c)
+
+    def drop(self, c: Client) -> None:
+        if self.clients.pop(c.fd, None) is None:
+            return
+        if self.interactive is c:
+            self.interactive = None
+        try:
+            self.sel.unregister(c.sock)
+        except (KeyError, ValueError):
+            pass
+        c.close()
+
+    def reply(self, c: Client, msg: Reply | Failure | Push) -> None:
+        self.push_to(c, codec.encode(msg))
+
+    def handle(self, c: Client, msg: Any) -> None:
+        if isinstance(msg, Input):
+            if c.mode != READ_ONLY and (c.mode == CONTROL or c is self.interactive):
+                self.send_keys(msg.data)
+            return
+        if isinstance(msg, Invalid):
+            self.reply(c, Failure(msg.id, "protocol", msg.reason))
+            if msg.fatal:
+                c.closing = True
+                self.flush_client(c)
+            return
+        if not isinstance(msg, Request):
+            self.reply(c, Failure(None, "protocol", f"unexpected {type(msg).__name__} frame"))
+            return
+        handler = getattr(self, f"req_{msg.name}", None)
+        if handler is None:
+            self.reply(c, Failure(msg.id, "protocol", f"unknown request {msg.name!r}"))
+            return
+        try:
+            result = handler(c, msg.params)
+        except (KeyError, TypeError, ValueError) as e:
+            self.reply(c, Failure(msg.id, "usage", f"bad parameters for {msg.name}: {e}"))
+            return
+        if isinstance(result, Failure):
+            self.reply(c, Failure(msg.id, result.code, result.message))
+            return
+        self.reply(c, Reply(msg.id, result))
+        if msg.name == "attach":
+            self.push_to(c, codec.encode(Output(self.screen.snapshot())))
+
+    # -- requests --------------------------------------------------------------------------
+
+    def req_info(self, c: Client, p: dict[str, Any]) -> dict[str, Any]:
+        return {"session": self.sid, "task": self.spec["task"], "pid": self.pid,
+                "worker_pid": os.getpid(), "cols": self.screen.cols, "rows": self.screen.rows,
+                "interactive": self.interactive is not None,
+                "watchers": sum(1 for x in self.clients.values() if x.mode == READ_ONLY),
+                "exited": self.exit_status is not None}
+
+    def req_attach(self, c: Client, p: dict[str, Any]) -> dict[str, Any] | Failure:
+        mode = p.get("mode", INTERACTIVE)
+        if mode not in (INTERACTIVE, READ_ONLY):
+            return Failure(None, "usage", f"unknown attach mode {mode!r}")
+        if mode == INTERACTIVE and self.interactive not in (None, c):
+            if not p.get("force"):
+                return Failure(None, "conflict",
+                               f"session {self.sid} already has an interactive client; "
+                               "use 'agent attach --force' to take over, or --read-only")
+            self.detach(self.interactive, "taken over by another client")
+        c.mode = mode
+        if mode == INTERACTIVE:
+            self.interactive = c
+            cols, rows = int(p.get("cols") or 0), int(p.get("rows") or 0)
+            if cols > 0 and rows > 0:
+                self.resize(cols, rows)
+        return self.req_info(c, p)
+
+    def req_resize(self, c: Client, p: dict[str, Any]) -> None:
+        if c is self.interactive:
+            self.resize(int(p["cols"]), int(p["rows"]))
+
+    def resize(self, cols: int, rows: int) -> None:
+        cols, rows = max(1, min(cols, 1000)), max(1, min(rows, 1000))
+        if (cols, rows) == (self.screen.cols, self.screen.rows):
+            return
+        self.screen.resize(cols, rows)
+        if self.pty_open:
+            pty.set_size(self.master, cols, rows)
+            pty.signal_group(self.pid, signal.SIGWINCH)
+
+    def req_detach(self, c: Client, p: dict[str, Any]) -> dict[str, Any]:
+        target = c if c.attached else self.interactive
+        if target is None:
+            return {"detached": False}
+        self.detach(target, p.get("reason", "detached"))
+        return {"detached": True}
+
+    def detach(self, c: Client, reason: str) -> None:
+        c.send(Push("detached", {"reason": reason}))
+        c.mode = CONTROL
+        c.closing = True
+        if self.interactive is c:
+            self.interactive = None
+        self.flush_client(c)
+
+    def req_flush(self, c: Client, p: dict[str, Any]) -> dict[str, Any]:
+        self.write_pty()
+        return {"pending": len(self.input_queue)}
+
+    def req_snapshot(self, c: Client, p: dict[str, Any]) -> dict[str, Any]:
+        col, row, visible = self.screen.cursor()
+        return {"lines": self.screen.text(), "cursor": [col, row], "cursor_visible": visible,
+                "cols": self.screen.cols, "rows": self.screen.rows}
+
+    def req_terminate(self, c: Client, p: dict[str, Any]) -> dict[str, Any]:
+        self.terminate(float(p.get("grace", 3.0)))
+        return {"pid": self.pid}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    spec = json.loads(Path(argv[0]).read_text())
+    missing = [k for k in SPEC_KEYS if k not in spec]
+    if missing:
+        print(json.dumps({"error": f"worker spec lacks {', '.join(missing)}"}), flush=True)
+        return 2
+    read_fd, write_fd = os.pipe()
+    if os.fork() > 0:
+        # The launcher: relay the child's ready line, then exit so the daemon can reap us.
+        os.close(write_fd)
+        with os.fdopen(read_fd, "rb") as r:
+            line = r.readline()
+        sys.stdout.buffer.write(line or b'{"error": "worker died during start-up"}\n')
+        sys.stdout.flush()
+        return 0
+    os.close(read_fd)
+    os.setsid()
+    worker = Worker(spec)
+    try:
+        worker.spawn()
+    except pty.SpawnError as e:
+        report_exit(spec, 127, str(e), failed_to_start=True)
+        os.write(write_fd, (json.dumps({"error": str(e)}) + "\n").encode())
+        return 127
+    worker.listen()
+    os.write(write_fd, (json.dumps({"worker_pid": os.getpid(), "agent_pid": worker.pid})
+                        + "\n").encode())
+    os.close(write_fd)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1):
+        os.dup2(devnull, fd)
+    return worker.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

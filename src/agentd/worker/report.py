@@ -1,0 +1,29 @@
+"""How a worker records its session's end: through the daemon, or straight into SQLite
+when the daemon is down. Either way the write is committed before the worker exits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agentd.client.connection import Connection
+from agentd.errors import AgentdError
+
+
+def report_exit(spec: dict[str, Any], exit_code: int, reason: str,
+                failed_to_start: bool = False) -> None:
+    params = {"session": spec["session_id"], "exit_code": exit_code, "reason": reason,
+              "failed_to_start": failed_to_start}
+    try:
+        with Connection.open(Path(spec["daemon_socket"]), timeout=5) as conn:
+            conn.request("session_exited", params)
+            return
+    except (OSError, AgentdError):
+        pass
+    from agentd.daemon.store import Store
+
+    store = Store(Path(spec["db"]))
+    try:
+        store.finish_session(spec["session_id"], exit_code, reason)
+    finally:
+        store.close()
