@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import struct
 import subprocess
@@ -116,6 +117,7 @@ def claude_env(
     version: str | None = None,
     api_key: str = FAKE_ANTHROPIC_KEY,
     model: str | None = None,
+    idle_notification_ms: int | None = None,
 ) -> dict[str, str]:
     """Env for ``claude`` talking to a fake Messages API at ``api_url``.
 
@@ -155,6 +157,9 @@ def claude_env(
         "customApiKeyResponses": {"approved": [api_key[-20:]], "rejected": []},
         "projects": projects,
     }
+    if idle_notification_ms is not None:
+        # Notification(idle_prompt) fires this long after a turn ends (default 60 s)
+        global_cfg["messageIdleNotifThresholdMs"] = idle_notification_ms
     _write_json(cfg_dir / ".claude.json", global_cfg)
     _write_json(cfg_dir / "settings.json", {
         "autoUpdates": False,
@@ -209,6 +214,10 @@ def codex_env(
     notify: list[str] | None = None,
     approval_policy: str = "on-request",
     sandbox_mode: str = "workspace-write",
+    hooks: dict[str, str] | None = None,
+    tui_notifications: bool = True,
+    codex_package_root: Path | None = None,
+    codex_path_dir: Path | None = None,
 ) -> dict[str, str]:
     """Env for ``codex`` talking to a fake Responses API at ``api_url`` (which ends in /v1).
 
@@ -232,6 +241,10 @@ def codex_env(
     ]
     if notify:
         lines.append("notify = [" + ", ".join(_toml_str(a) for a in notify) + "]")
+    if tui_notifications:
+        # desktop notifications as OSC 9 escapes on the PTY, focus or not
+        lines += ["", "[tui]", "notifications = true", 'notification_method = "osc9"',
+                  'notification_condition = "always"']
     lines += [
         "",
         "[model_providers.fake]",
@@ -257,15 +270,45 @@ def codex_env(
         lines += ["", f"[projects.{_toml_str(str(Path(p).resolve()))}]",
                   'trust_level = "trusted"']
     (codex_home / "config.toml").write_text("\n".join(lines) + "\n")
+    if hooks:
+        # Same schema as Claude Code's. Non-managed hooks only run once trusted: pass
+        # --dangerously-bypass-hook-trust (or trust them through /hooks).
+        _write_json(codex_home / "hooks.json", {"hooks": {
+            ev: [{"hooks": [{"type": "command", "command": cmd, "timeout": 3}]}]
+            for ev, cmd in hooks.items()}})
     env.update({
         "CODEX_HOME": str(codex_home),
         "FAKE_OPENAI_API_KEY": api_key,
+        # belt and braces: anything falling back to the built-in "openai" provider hits the fake
         "OPENAI_API_KEY": api_key,
         "OPENAI_BASE_URL": base,
-        "CODEX_DISABLE_UPDATE_CHECK": "1",
         "RUST_LOG": "warn",
     })
+    if codex_package_root is not None:
+        # what the npm wrapper (bin/codex.js) sets before exec'ing the native binary
+        env["CODEX_MANAGED_BY_NPM"] = "1"
+        env["CODEX_MANAGED_PACKAGE_ROOT"] = str(codex_package_root)
+    if codex_path_dir is not None:  # bundled rg
+        env["PATH"] = f"{codex_path_dir}{os.pathsep}{env['PATH']}"
     return env
+
+
+def codex_config_args(notify: list[str] | None = None,
+                      hooks: dict[str, str] | None = None) -> list[str]:
+    """``-c key=value`` overrides setting ``notify`` and hooks for one invocation only.
+
+    ``hooks`` maps an event name (SessionStart, UserPromptSubmit, PreToolUse,
+    PermissionRequest, PostToolUse, Stop, SessionEnd, ...) to a shell command. Hooks only run
+    with ``--dangerously-bypass-hook-trust`` (or after being trusted through /hooks).
+    SessionEnd/Interrupt hook timeouts are clamped to 3 s by Codex, so 3 s is used for all.
+    """
+    args: list[str] = []
+    if notify:
+        args += ["-c", "notify=[" + ", ".join(_toml_str(a) for a in notify) + "]"]
+    for ev, cmd in (hooks or {}).items():
+        args += ["-c", f'hooks.{ev}=[{{hooks=[{{type="command", command={_toml_str(cmd)}, '
+                       f"timeout=3}}]}}]"]
+    return args
 
 
 # --------------------------------------------------------------------------- PTY driver
@@ -507,3 +550,100 @@ def init_git_repo(path: Path, env: dict[str, str]) -> Path:
     run(["git", "add", "README.md"])
     run(["git", "commit", "-q", "-m", "init"])
     return path
+
+
+def pids_with_env(key: str, value: str) -> list[int]:
+    """Live processes (any session) whose environment has ``key=value``; finds whatever a
+    CLI left running, daemons that called setsid included."""
+    needle = f"{key}={value}".encode()
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            env = Path(f"/proc/{d}/environ").read_bytes()
+            state = Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and needle in env.split(b"\0"):
+            out.append(int(d))
+    return out
+
+
+def kill_pid(pid: int, grace: float = 3.0) -> None:
+    """SIGTERM ``pid``, SIGKILL it if still there after ``grace`` seconds."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+
+
+def real_home_snapshot() -> dict[str, tuple[int, int]]:
+    """(mtime_ns, size) of every file/dir under the real user's agent-CLI dirs, to prove a
+    run wrote nothing there. ~/.npm/_cacache is skipped (big; other npm users write it)."""
+    import pwd
+
+    homes = {Path(pwd.getpwuid(os.getuid()).pw_dir), Path(os.environ.get("HOME", "/"))}
+    snap: dict[str, tuple[int, int]] = {}
+    for h in homes:
+        for name in (".claude", ".claude.json", ".codex", ".npm", ".config/claude",
+                     ".local/share/applications", ".cache/claude"):
+            root = h / name
+            if not root.exists():
+                continue
+            for dirpath, dirnames, filenames in os.walk(root):
+                if "_cacache" in dirnames:
+                    dirnames.remove("_cacache")
+                for n in [dirpath, *(os.path.join(dirpath, f) for f in filenames)]:
+                    with contextlib.suppress(OSError):
+                        st = os.lstat(n)
+                        snap[n] = (st.st_mtime_ns, st.st_size)
+    return snap
+
+
+def snapshot_diff(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]
+                  ) -> list[str]:
+    out = [f"+ {p}" for p in sorted(after.keys() - before.keys())]
+    out += [f"- {p}" for p in sorted(before.keys() - after.keys())]
+    out += [f"~ {p}" for p in sorted(before.keys() & after.keys()) if before[p] != after[p]]
+    return out
+
+
+def strace_prefix(out_file: Path) -> list[str]:
+    """argv prefix recording every connect() of the CLI and its children (needs strace)."""
+    exe = shutil.which("strace")
+    if exe is None:
+        raise RuntimeError("strace not installed (apt-get install strace)")
+    return [exe, "-f", "-qq", "-e", "trace=connect", "-o", str(out_file)]
+
+
+_CONNECT = re.compile(r'connect\(\d+, \{sa_family=(AF_INET6?|AF_UNIX)[^}]*?'
+                      r'(?:sin6?_addr=inet_pton\(AF_INET6?, "([^"]+)"\)|'
+                      r'inet_addr\("([^"]+)"\)|sun_path="([^"]*)")')
+
+
+def strace_connects(out_file: Path) -> dict[str, int]:
+    """Count of connect() targets in an strace log: "inet 127.0.0.1", "unix /path" ..."""
+    counts: dict[str, int] = {}
+    try:
+        text = Path(out_file).read_text(errors="replace")
+    except FileNotFoundError:
+        return counts
+    for m in _CONNECT.finditer(text):
+        fam, a6, a4, path = m.groups()
+        key = f"unix {path}" if fam == "AF_UNIX" else f"inet {a6 or a4}"
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def non_loopback(connects: dict[str, int]) -> list[str]:
+    return [k for k in connects if k.startswith("inet ") and not (
+        k.startswith("inet 127.") or k in ("inet ::1", "inet ::ffff:127.0.0.1"))]

@@ -17,6 +17,7 @@ from agentd import __version__
 from agentd.client import daemonctl
 from agentd.client import format as fmt
 from agentd.errors import EXIT_USAGE, AgentdError, UsageError
+from agentd.procs import wait_gone
 
 EXAMPLES = """examples:
   agent run --name fix-tests "fix failing tests in auth service"
@@ -54,8 +55,8 @@ def cmd_run(a: argparse.Namespace) -> int:
               f"  branch    {task['branch']} (from {task['base']})\n"
               f"  worktree  {task['worktree']}\n"
               f"  session   {task['session']}")
-    if task["status"] == "failed":
-        print(f"agent: error: {task['name']} failed to start: {task['status_reason']}",
+    if task["start_error"]:
+        print(f"agent: error: {task['name']} failed to start: {task['start_error']}",
               file=sys.stderr)
         return 1
     if getattr(a, "attach", False):
@@ -114,7 +115,7 @@ def cmd_daemon(a: argparse.Namespace) -> int:
                 print("agentd is not running")
                 return 0
         else:
-            if not daemonctl.wait_gone(info["pid"]):
+            if not wait_gone(info["pid"]):
                 raise AgentdError(f"agentd (pid {info['pid']}) did not stop")
             print(f"agentd stopped (pid {info['pid']}); running tasks keep running")
         if a.action == "restart":

@@ -6,7 +6,6 @@ import fcntl
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from agentd.client.connection import Connection
@@ -58,14 +57,3 @@ def start_daemon(root: Path) -> None:
             raise DaemonError(detail.removeprefix("agentd: "))
     finally:
         os.close(lock)
-
-
-def wait_gone(pid: int, timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.02)
-    return False

@@ -68,6 +68,7 @@ class Handlers:
         task = await self.d.tasks.create(p)
         view = task_view(task)
         view["session"] = task["session"]
+        view["start_error"] = task["start_error"]
         return view
 
     async def h_list_sessions(self, p: dict[str, Any], peer: Peer) -> list[dict[str, Any]]:

@@ -104,7 +104,9 @@ class Daemon:
             loop.add_signal_handler(sig, self.request_stop)
         self.server = Server(Handlers(self), self.log)
         assert self.sock is not None
-        srv = await self.server.serve(self.sock)
+        # asyncio closes the socket it serves on; hand it a duplicate so the original
+        # stays open (and listening) for an in-place upgrade.
+        srv = await self.server.serve(self.sock.dup())
         reconciler = asyncio.create_task(self.reconcile_forever())
         await self.stopping.wait()
         reconciler.cancel()

@@ -23,19 +23,8 @@ from agentd.daemon import git
 from agentd.daemon.store import Store
 from agentd.errors import AgentdError, Conflict, GitError, TaskNotFound, UsageError
 from agentd.paths import Paths
+from agentd.procs import pid_alive
 from agentd.worker.logfile import log_files
-
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Tasks:
@@ -91,10 +80,11 @@ class Tasks:
         except BaseException:
             await asyncio.to_thread(self._remove_checkout, repo, worktree, branch)
             raise
-        session = await self.start_session(task, agent, prompt, env,
-                                           int(p.get("cols") or 120), int(p.get("rows") or 40))
+        session, error = await self.start_session(
+            task, agent, prompt, env, int(p.get("cols") or 120), int(p.get("rows") or 40))
         task = self.store.task_by_id(task["id"])
         task["session"] = session
+        task["start_error"] = error
         return task
 
     @staticmethod
@@ -117,7 +107,8 @@ class Tasks:
             git.delete_branch(repo, branch)
 
     async def start_session(self, task: dict[str, Any], agent: AgentSpec, prompt: str,
-                            env: dict[str, str], cols: int, rows: int) -> str:
+                            env: dict[str, str], cols: int, rows: int) -> tuple[str, str | None]:
+        """Start a session; returns its id and, when the agent could not start, why."""
         config: Config = self.load_config()
         sid = secrets.token_hex(5)
         argv = [agent.command, *agent.args]
@@ -143,16 +134,16 @@ class Tasks:
                       f"install it or set [agents.{agent.name}] command in "
                       f"{self.paths.config}")
             self.store.finish_session(sid, 127, reason)
-            return sid
+            return sid, reason
         spec_path = self.paths.session_spec(sid)
         spec_path.write_text(json.dumps(spec))
         os.chmod(spec_path, 0o600)
         ready = await asyncio.to_thread(self._spawn_worker, spec_path)
         if "error" in ready:
             self.store.finish_session(sid, 127, str(ready["error"]))
-        else:
-            self.store.session_started(sid, ready["worker_pid"], ready["agent_pid"])
-        return sid
+            return sid, str(ready["error"])
+        self.store.session_started(sid, ready["worker_pid"], ready["agent_pid"])
+        return sid, None
 
     def _spawn_worker(self, spec_path: Path) -> dict[str, Any]:
         with open(self.paths.daemon_log, "ab") as errlog:

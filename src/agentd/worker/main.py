@@ -110,6 +110,8 @@ class Worker:
         deadlines = [t for t, _ in self.kill_plan[:1]]
         if self.prompt_at is not None:
             deadlines.append(self.prompt_at)
+            if self.last_output:
+                deadlines.append(self.last_output + 0.5)
         if self.exit_status is not None:
             deadlines.append(time.monotonic() + 0.05)
         if not deadlines:
