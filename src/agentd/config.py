@@ -106,20 +106,32 @@ class Config:
                               f"(add [agents.{name}] to {self.path})") from None
 
 
+def _dotted(text: str) -> list[str]:
+    return [part.strip().strip('"').strip("'") for part in text.split(".")]
+
+
 def _line_of(text: str, section: str, key: str) -> int | None:
-    """Best-effort line number of `key` inside `[section]` ('' for the top level)."""
-    current = ""
+    """Best-effort line of `key` in `[section]` ('' for the top level): the line that sets
+    it (also as a dotted key or inside an inline table), else the section's header."""
+    target = _dotted(f"{section}.{key}" if section else key)
+    current: list[str] = []
+    header_line = None
     for n, line in enumerate(text.splitlines(), 1):
         s = line.strip()
-        m = re.match(r"^\[\s*([^\]]+?)\s*\]$", s)
+        m = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$", s)
         if m:
-            current = m.group(1).replace('"', "")
-            if current == f"{section}.{key}" if section else current == key:
+            current = _dotted(m.group(1))
+            if current == target:
                 return n
+            if section and current == _dotted(section):
+                header_line = n
             continue
-        if current == section and re.match(rf'^"?{re.escape(key)}"?\s*=', s):
-            return n
-    return None
+        m = re.match(r"^([A-Za-z0-9_\-.\"' ]+?)\s*=", s)
+        if m:
+            path = current + _dotted(m.group(1))
+            if path == target or target[: len(path)] == path:
+                return n
+    return header_line
 
 
 def _fail(path: Path, text: str, section: str, key: str, what: str) -> ConfigError:
@@ -203,6 +215,8 @@ def load(path: Path) -> Config:
     default = data.get("default_agent", "claude")
     if default not in agents:
         raise _fail(path, text, "", "default_agent", f"unknown agent {default!r}")
+    if data.get("kill_grace_seconds", 0) < 0:
+        raise _fail(path, text, "", "kill_grace_seconds", "must be zero or more")
     for key in ("log_max_bytes", "log_keep"):
         if key in data and data[key] < (1 if key == "log_keep" else 4096):
             raise _fail(path, text, "", key, "is too small")

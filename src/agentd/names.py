@@ -37,7 +37,7 @@ walrus willow wolf wren yak zephyr puffin falafel noodle pretzel muffin waffle t
 
 
 def validate(name: str) -> str:
-    if not 1 <= len(name) <= 64 or not _NAME.match(name):
+    if not 1 <= len(name) <= 64 or not _NAME.fullmatch(name):
         raise InvalidName(
             f"invalid task name {name!r}: use 1-64 of a-z, 0-9 and '-', "
             "with no leading, trailing or double hyphen"

@@ -184,7 +184,17 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    # Everything after the first "--" is free text (argparse mishandles "--" after a
+    # subcommand's positionals), appended to the command's text or prompt.
+    rest: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, rest = argv[:cut], argv[cut + 1:]
     args = parser().parse_args(argv)
+    for field in ("text", "prompt"):
+        if hasattr(args, field):
+            setattr(args, field, getattr(args, field) + rest)
     if args.command is None:
         if sys.stdin.isatty() and sys.stdout.isatty():
             args = parser().parse_args(["ls"])

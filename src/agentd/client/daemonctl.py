@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from agentd.client.connection import Connection
-from agentd.errors import DaemonError
-from agentd.paths import runtime_root
+from agentd.errors import EXIT_CONFIG, ConfigError, DaemonError
+from agentd.paths import MAX_SOCKET_PATH, runtime_root
 
 
 def socket_path() -> Path:
@@ -19,9 +19,13 @@ def socket_path() -> Path:
 
 def connect(start: bool = True, timeout: float | None = 60) -> Connection:
     path = socket_path()
+    if len(str(path).encode()) > MAX_SOCKET_PATH:
+        raise DaemonError(f"the runtime root {path.parent} is too long for a Unix socket "
+                          f"(at most {MAX_SOCKET_PATH - 12} bytes); set AGENTD_DIR to a "
+                          "shorter directory")
     try:
         return Connection.open(path, timeout=timeout)
-    except (FileNotFoundError, ConnectionRefusedError):
+    except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError):
         if not start:
             raise DaemonError(f"agentd is not running (no daemon at {path})") from None
     except OSError as e:
@@ -40,7 +44,8 @@ def start_daemon(root: Path) -> None:
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
         lock = os.open(root / "agentd.lock", os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as e:
-        raise DaemonError(f"cannot create the runtime root {root}: {e.strerror}") from None
+        raise DaemonError(f"cannot create the runtime root {root}: {e.strerror}; set "
+                          "AGENTD_DIR to a directory you can create") from None
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:  # someone else may have started it while we waited for the lock
@@ -54,6 +59,7 @@ def start_daemon(root: Path) -> None:
         if proc.returncode != 0:
             lines = proc.stderr.strip().splitlines()
             detail = lines[-1] if lines else f"exit status {proc.returncode}"
-            raise DaemonError(detail.removeprefix("agentd: "))
+            cls = ConfigError if proc.returncode == EXIT_CONFIG else DaemonError
+            raise cls(detail.removeprefix("agentd: "))
     finally:
         os.close(lock)

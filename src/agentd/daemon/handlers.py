@@ -84,12 +84,20 @@ class Handlers:
         session = self.d.tasks.session_of(task)
         if p["name"] != task["name"]:  # addressed by session id
             session = self.d.store.session(p["name"]) or session
+        if p.get("attaching") and session["ended_at"] is None:
+            self.d.store.ack(task["id"])
+            self.d.store.add_event(task["id"], session["id"], "attached", "info",
+                                   f"a client attached to {task['name']}", {})
         view = task_view(task, session)
         view["socket"] = str(self.d.paths.session_socket(session["id"]))
         view["log"] = str(self.d.paths.session_log(session["id"]))
         view["session_ended"] = session["ended_at"] is not None
         view["session_exit_code"] = session["exit_code"]
         return view
+
+    async def h_send_input(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        return await self.d.tasks.send_input(p["name"], str(p.get("text", "")),
+                                             list(p.get("keys", [])), bool(p.get("enter")))
 
     async def h_kill_session(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
         return await self.d.tasks.kill(p["name"], bool(p.get("rm")), bool(p.get("force")))

@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         daemon.claim(inherited)
     except AgentdError as e:
         print(f"agentd: {e}", file=sys.stderr)
-        return 1
+        return e.exit_code
     if args.background:
         return detach(daemon)
     return run(daemon)

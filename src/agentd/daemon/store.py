@@ -21,6 +21,7 @@ from agentd.daemon import migrations
 from agentd.errors import TaskNotFound
 
 LEVELS = {"info": 0, "notice": 1, "action": 2}
+LOST_PREFIX = "lost: "  # end_reason of a session given up for lost; a late exit may follow
 
 TASK_COLUMNS = (
     "id, name, agent, prompt, status, status_reason, workspace, base, base_commit, branch, "
@@ -174,9 +175,11 @@ class Store:
     def finish_session(self, session_id: str, exit_code: int | None, reason: str) -> bool:
         """Record how a session ended, once. Returns False when it was already recorded."""
         with self.write() as db:
-            row = db.execute("SELECT task_id, ended_at FROM sessions WHERE id = ?",
-                             (session_id,)).fetchone()
-            if row is None or row["ended_at"] is not None:
+            row = db.execute("SELECT task_id, ended_at, exit_code, end_reason FROM sessions "
+                             "WHERE id = ?", (session_id,)).fetchone()
+            given_up = row is not None and row["exit_code"] is None and (
+                row["end_reason"] or "").startswith(LOST_PREFIX)
+            if row is None or (row["ended_at"] is not None and not given_up):
                 return False
             db.execute("UPDATE sessions SET ended_at = ?, exit_code = ?, end_reason = ? "
                        "WHERE id = ?", (time.time(), exit_code, reason, session_id))
@@ -198,7 +201,7 @@ class Store:
             if row is None or row["ended_at"] is not None:
                 return
             db.execute("UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ?",
-                       (time.time(), reason, session_id))
+                       (time.time(), LOST_PREFIX + reason, session_id))
             self._apply(db, row["task_id"], "vanish", reason, session_id, None, "action")
 
     # -- events --------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from agentd.config import AgentSpec, Config
 from agentd.daemon import git
 from agentd.daemon.store import Store
 from agentd.errors import AgentdError, Conflict, GitError, TaskNotFound, UsageError
+from agentd.keys import key_bytes
 from agentd.paths import Paths
 from agentd.procs import pid_alive
 from agentd.worker.logfile import log_files
@@ -47,7 +48,7 @@ class Tasks:
         if not workspace.is_absolute():
             raise UsageError("workspace must be an absolute path")
         name = p.get("name")
-        if name:
+        if name is not None:
             names.validate(name)
             if name in self.reserved or name in self.store.task_names():
                 raise Conflict(f"task name {name!r} is taken; choose another with --name "
@@ -240,6 +241,38 @@ class Tasks:
     def _sessions(self, task_id: int) -> list[str]:
         return [r[0] for r in self.store.db.execute(
             "SELECT id FROM sessions WHERE task_id = ?", (task_id,))]
+
+    # -- input -----------------------------------------------------------------------------
+
+    async def send_input(self, ref: str, text: str, keys: list[str],
+                         enter: bool) -> dict[str, Any]:
+        task = self.store.find_task(ref)
+        session = self.session_of(task)
+        if session["ended_at"] is not None:
+            raise Conflict(f"task {task['name']} has ended ({task['status']}); nothing reads "
+                           "its input any more")
+        for k in keys:
+            key_bytes(k)  # reject unknown key names before anything is sent
+        sent = await asyncio.to_thread(self._deliver, session["id"], text, keys, enter)
+        shown = " ".join([*([repr(text)] if text else []), *keys, *(["Enter"] if enter else [])])
+        self.store.add_event(task["id"], session["id"], "input_sent", "info",
+                             f"input sent to {task['name']}: {shown[:80]}",
+                             {"text": text, "keys": keys, "enter": enter})
+        self.store.ack(task["id"])
+        return {"name": task["name"], "session": session["id"], "bytes": sent}
+
+    def _deliver(self, sid: str, text: str, keys: list[str], enter: bool) -> int:
+        from agentd.client.connection import Connection
+
+        try:
+            with Connection.open(self.paths.session_socket(sid), timeout=10) as conn:
+                if text:
+                    conn.send_input(text.encode())
+                result = conn.request("keys", {"names": keys, "enter": enter})
+        except OSError as e:
+            raise Conflict(f"the session {sid} does not answer ({e.strerror or e}); "
+                           "it may have just ended") from None
+        return len(text.encode()) + int(result["bytes"])
 
     # -- reconcile -------------------------------------------------------------------------
 

@@ -32,7 +32,8 @@ MAX_PAYLOAD = 16 * 1024 * 1024
 
 
 def _json_frame(obj: dict[str, Any]) -> bytes:
-    payload = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+    # ASCII JSON: lone surrogates (undecodable bytes in an environment) survive the trip.
+    payload = json.dumps(obj, separators=(",", ":")).encode()
     return _frame(JSON, payload)
 
 
@@ -69,6 +70,8 @@ def _from_json(payload: bytes) -> Message | Invalid:
         obj = json.loads(payload)
     except (UnicodeDecodeError, ValueError) as e:
         return Invalid(f"malformed JSON frame: {e}")
+    except RecursionError:
+        return Invalid("malformed JSON frame: nested too deeply")
     if not isinstance(obj, dict):
         return Invalid("JSON frame must be an object")
     kind = obj.get("type")

@@ -21,7 +21,7 @@ INTERACTIVE, READ_ONLY, CONTROL = "interactive", "read-only", "control"
 
 class Client:
     __slots__ = ("sock", "decoder", "frames", "offset", "queued", "mode", "resync", "closing",
-                 "fd")
+                 "fd", "want_write")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
@@ -33,6 +33,7 @@ class Client:
         self.mode = CONTROL
         self.resync = False
         self.closing = False  # close once the queue is flushed
+        self.want_write = False  # registered for EVENT_WRITE
 
     @property
     def attached(self) -> bool:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from agentd.keys import key_bytes
 from agentd.protocol import codec
 from agentd.protocol.messages import Failure, Input, Invalid, Output, Push, Reply, Request
 from agentd.worker import pty
@@ -49,6 +50,8 @@ class Worker:
         self.prompt_at: float | None = None
         self.last_output = 0.0
         self.input_queue = bytearray()
+        self.pty_want_write = False
+        self.delayed_input: list[tuple[float, bytes]] = []
 
     # -- start-up --------------------------------------------------------------------------
 
@@ -108,6 +111,7 @@ class Worker:
         if self.screen.behind:
             return 0
         deadlines = [t for t, _ in self.kill_plan[:1]]
+        deadlines += [t for t, _ in self.delayed_input[:1]]
         if self.prompt_at is not None:
             deadlines.append(self.prompt_at)
             if self.last_output:
@@ -128,6 +132,9 @@ class Worker:
         ):
             self.prompt_at = None
             self.input_queue += self.spec["prompt"].encode() + b"\r"
+            self.write_pty()
+        while self.delayed_input and self.delayed_input[0][0] <= now:
+            self.input_queue += self.delayed_input.pop(0)[1]
             self.write_pty()
         if self.exit_status is not None and self.pty_open:
             # The agent is gone; drain what is left, then hang up the PTY.
@@ -189,10 +196,17 @@ class Worker:
                 self.input_queue.clear()
                 break
             del self.input_queue[:n]
-        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if self.input_queue else 0)
-        self.sel.modify(self.master, events, "pty")
+        if self.pty_want_write != bool(self.input_queue):
+            self.pty_want_write = bool(self.input_queue)
+            events = selectors.EVENT_READ | (selectors.EVENT_WRITE if self.input_queue else 0)
+            self.sel.modify(self.master, events, "pty")
 
-    def send_keys(self, data: bytes) -> None:
+    def send_keys(self, data: bytes, delay: float = 0.0) -> None:
+        """Queue input for the agent, in order: nothing overtakes input held for later."""
+        if delay or self.delayed_input:
+            last = self.delayed_input[-1][0] if self.delayed_input else 0.0
+            self.delayed_input.append((max(time.monotonic() + delay, last), data))
+            return
         self.input_queue += data
         self.write_pty()
 
@@ -279,7 +293,7 @@ class Worker:
 
     def on_client(self, c: Client, mask: int) -> None:
         if mask & selectors.EVENT_WRITE:
-            self.flush_client(c)
+            self.flush_client(c, writable=True)
         if mask & selectors.EVENT_READ and c.fd in self.clients:
             try:
                 data = c.sock.recv(65536)
@@ -296,18 +310,23 @@ class Worker:
                     return
 
     def push_to(self, c: Client, frame: bytes) -> None:
+        if c.resync:
+            return  # it gets a snapshot once its socket drains
         was_idle = not c.frames
         c.queue(frame)
-        if was_idle:
+        if c.resync:
+            self.want_write(c, True)
+        elif was_idle:
             self.flush_client(c)
 
-    def flush_client(self, c: Client) -> None:
+    def flush_client(self, c: Client, writable: bool = False) -> None:
         try:
             empty = c.flush()
         except OSError:
             self.drop(c)
             return
-        if empty and c.resync:
+        if empty and c.resync and writable:
+            # The client has drained: a fresh snapshot replaces the output it missed.
             c.resync = False
             c.send(Push("resync", {"reason": "client fell behind"}))
             c.send(Output(self.screen.snapshot()))
@@ -315,8 +334,12 @@ class Worker:
         if empty and c.closing:
             self.drop(c)
             return
-        events = selectors.EVENT_READ | (0 if empty else selectors.EVENT_WRITE)
-        self.sel.modify(c.sock, events, c)
+        self.want_write(c, not empty or c.resync)
+
+    def want_write(self, c: Client, on: bool) -> None:
+        if c.want_write != on:  # an epoll_ctl only when interest changes
+            c.want_write = on
+            self.sel.modify(c.sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if on else 0), c)
 
     def drop(self, c: Client) -> None:
         if self.clients.pop(c.fd, None) is None:
@@ -420,6 +443,17 @@ class Worker:
     def req_flush(self, c: Client, p: dict[str, Any]) -> dict[str, Any]:
         self.write_pty()
         return {"pending": len(self.input_queue)}
+
+    def req_keys(self, c: Client, p: dict[str, Any]) -> dict[str, Any]:
+        """Named keys, typed after any input already queued. Enter after text waits a
+        moment, so a TUI that batches fast input as a paste still sees it as a key."""
+        data = b"".join(key_bytes(k, self.screen.app_cursor) for k in p.get("names", []))
+        self.send_keys(data)
+        count = len(data)
+        if p.get("enter"):
+            self.send_keys(b"\r", delay=float(p.get("enter_delay", 0.1)))
+            count += 1
+        return {"bytes": count}
 
     def req_snapshot(self, c: Client, p: dict[str, Any]) -> dict[str, Any]:
         col, row, visible = self.screen.cursor()

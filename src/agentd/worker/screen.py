@@ -93,6 +93,11 @@ class Screen:
         self.catch_up()
         return [line.rstrip() for line in self._vt.text()]
 
+    @property
+    def app_cursor(self) -> bool:
+        self.catch_up()
+        return bool(self._vt.cursor_key_app_mode)
+
     def cursor(self) -> tuple[int, int, bool]:
         self.catch_up()
         c = self._vt.cursor

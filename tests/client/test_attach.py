@@ -1,0 +1,215 @@
+"""`agent attach` driven through a real PTY, read by an independent emulator (pyte)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agentd.protocol import codec
+from agentd.protocol.messages import Output, Push, Reply, Request
+from tests.helpers import AGENT, Env, wait_for
+from tests.terminal import Terminal, render
+
+PROGRAM = Path(__file__).parent.parent / "programs" / "fullscreen.py"
+DETACH = b"\x1d"  # Ctrl-]
+
+
+@pytest.fixture
+def terminals() -> Iterator[list[Terminal]]:
+    opened: list[Terminal] = []
+    yield opened
+    for t in opened:
+        t.close()
+
+
+def start_fullscreen(env: Env, repo: Path, name: str = "tui") -> None:
+    env.write_config(f'[agents.tui]\ncommand = "{sys.executable}"\n'
+                     f'args = ["{PROGRAM}"]\nprompt = "none"\n'
+                     '[agents.sleeper]\ncommand = "sleep"\nargs = ["600"]\nprompt = "none"\n')
+    env.ok("run", "--agent", "tui", "--name", name, cwd=repo)
+    wait_for(lambda: b"fullscreen test program" in env.log_of(name).read_bytes(), 15,
+             "the program to draw")
+
+
+def attach(env: Env, terminals: list[Terminal], *args: str, cols: int = 80,
+           rows: int = 24) -> Terminal:
+    t = Terminal([*AGENT, "attach", *args], env.env, cols, rows)
+    terminals.append(t)
+    return t
+
+
+def real_screen(env: Env, name: str, cols: int, rows: int) -> tuple[list[str], tuple[int, int]]:
+    return render(env.log_of(name).read_bytes(), cols, rows)
+
+
+def test_reattach_repaints_exact_screen(env: Env, repo: Path, terminals: list[Terminal]) -> None:
+    start_fullscreen(env, repo)
+    first = attach(env, terminals, "tui")
+    first.wait_text("size 80x24")
+    first.send("hello")
+    first.wait_text("typed: hello")
+    first.send(DETACH)
+    assert first.wait_exit() == 0
+    assert b"\x1b[?1049l" in first.raw[-200:]  # the user's terminal is put back
+    env.ok("send-input", "tui", "--no-enter", "--", " world")
+    wait_for(lambda: "world" in env.ok("logs", "tui").out, 10, "background input")
+    second = attach(env, terminals, "tui")
+    second.wait_text("typed: hello world")
+    expected, cursor = real_screen(env, "tui", 80, 24)
+    wait_for(lambda: second.display() == expected, 10, "repaint to equal the real screen")
+    assert second.cursor() == cursor
+    second.send("~")  # quit the program: the client reports and exits with its code
+    assert second.wait_exit() == 0
+    wait_for(lambda: "exited with code 0" in second.text(), 5, "final status")
+
+
+@pytest.mark.skipif(shutil.which("vim") is None, reason="vim is not installed")
+def test_reattach_to_vim(env: Env, repo: Path, terminals: list[Terminal]) -> None:
+    env.write_config('[agents.vim]\ncommand = "vim"\n'
+                     'args = ["-u", "NONE", "-N", "-i", "NONE", "notes.txt"]\n'
+                     'prompt = "none"\n')
+    env.ok("run", "--agent", "vim", "--name", "editor", cwd=repo)
+    # The task's PTY is 120x40 (no terminal at 'agent run'); attach at the same size.
+    first = attach(env, terminals, "editor", cols=120, rows=40)
+    first.wait_text("notes.txt")
+    first.send("ifirst line\x1b")
+    first.wait_text("first line")
+    live = first.display()
+    first.send(DETACH)
+    first.wait_exit()
+    second = attach(env, terminals, "editor", cols=120, rows=40)
+    wait_for(lambda: second.display() == live, 10, "vim's screen to be repainted")
+    second.send(":q!\r")
+    assert second.wait_exit() == 0
+
+
+def test_resize_follows_the_terminal(env: Env, repo: Path, terminals: list[Terminal]) -> None:
+    start_fullscreen(env, repo)
+    t = attach(env, terminals, "tui", cols=80, rows=24)
+    t.wait_text("size 80x24")
+    t.resize(100, 30)
+    t.wait_text("size 100x30")
+    t.send(DETACH)
+    t.wait_exit()
+
+
+def test_one_interactive_attacher_and_force(env: Env, repo: Path,
+                                            terminals: list[Terminal]) -> None:
+    start_fullscreen(env, repo)
+    first = attach(env, terminals, "tui")
+    first.wait_text("size 80x24")
+    second = attach(env, terminals, "tui")
+    assert second.wait_exit() != 0
+    wait_for(lambda: "--force" in second.text(), 5, "an error naming --force")
+    third = attach(env, terminals, "tui", "--force")
+    third.wait_text("size 80x24")
+    assert first.wait_exit() == 0  # taken over
+    wait_for(lambda: "taken over" in first.text(), 5, "the first client to be told")
+    third.send("x")
+    third.wait_text("typed: x")
+    third.send(DETACH)
+    third.wait_exit()
+
+
+def test_read_only_watcher_sees_output_but_cannot_type(env: Env, repo: Path,
+                                                       terminals: list[Terminal]) -> None:
+    start_fullscreen(env, repo)
+    # A watcher never resizes the session: it stays at the PTY's size from 'agent run'.
+    watcher = attach(env, terminals, "tui", "--read-only", cols=120, rows=40)
+    watcher.wait_text("size 120x40")
+    watcher.send("zzz")
+    env.ok("send-input", "tui", "--no-enter", "--", "abc")
+    watcher.wait_text("typed: abc")
+    time.sleep(0.3)
+    assert "zzz" not in env.log_of("tui").read_text(errors="replace")
+    watcher.send(DETACH)
+    assert watcher.wait_exit() == 0
+
+
+def test_stalled_client_does_not_stall_the_agent(env: Env, repo: Path) -> None:
+    env.write_config('[agents.flood]\ncommand = "sh"\n'
+                     'args = ["-c", "sleep 1; head -c 30000000 /dev/zero | tr \'\\\\0\' x; '
+                     'echo; echo FLOOD-DONE; sleep 600"]\nprompt = "none"\n')
+    env.ok("run", "--agent", "flood", "--name", "flood", cwd=repo)
+    sock_path = env.root / "sessions" / f"{env.task('flood')['session']}.sock"
+    stalled = socket.socket(socket.AF_UNIX)
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.connect(str(sock_path))
+    stalled.sendall(codec.encode(Request(1, "attach", {"mode": "read-only"})))
+    # The stalled client never reads while 30 MB go by; the agent still finishes its output.
+    wait_for(lambda: b"FLOOD-DONE" in env.log_of("flood").read_bytes()[-100:], 60,
+             "the agent to get all its output out")
+    # When it reads again, it is resynced with a snapshot rather than a broken stream.
+    decoder = codec.Decoder()
+    stalled.settimeout(10)
+    seen: list[object] = []
+
+    def resynced() -> bool:
+        for msg in decoder.feed(stalled.recv(1 << 20)):
+            seen.append(msg)
+        return any(isinstance(m, Push) and m.name == "resync" for m in seen)
+
+    wait_for(resynced, 30, "a resync push")
+    i = next(i for i, m in enumerate(seen) if isinstance(m, Push) and m.name == "resync")
+    while len(seen) <= i + 1:
+        seen.extend(decoder.feed(stalled.recv(1 << 20)))
+    snapshot = seen[i + 1]
+    assert isinstance(snapshot, Output) and b"FLOOD-DONE" in snapshot.data
+    assert isinstance(seen[0], Reply)
+    stalled.close()
+
+
+def test_attach_survives_daemon_restart(env: Env, repo: Path,
+                                        terminals: list[Terminal]) -> None:
+    start_fullscreen(env, repo)
+    t = attach(env, terminals, "tui")
+    t.wait_text("size 80x24")
+    env.ok("daemon", "restart")
+    t.send("still here")
+    t.wait_text("typed: still here")
+    t.send(DETACH)
+    assert t.wait_exit() == 0
+    again = attach(env, terminals, "tui")
+    again.wait_text("typed: still here")
+    again.send(DETACH)
+    again.wait_exit()
+
+
+def test_attach_to_finished_task_points_at_logs(env: Env, repo: Path,
+                                                terminals: list[Terminal]) -> None:
+    env.ok("run", "--agent", "fail", "--name", "done", cwd=repo)
+    env.wait_status("done", "failed")
+    t = attach(env, terminals, "done")
+    assert t.wait_exit() != 0
+    wait_for(lambda: "agent logs done" in t.text().replace("\n", ""), 5, "a pointer to logs")
+
+
+def test_exit_while_attached_reports_and_returns_code(env: Env, repo: Path,
+                                                      terminals: list[Terminal]) -> None:
+    env.write_config('[agents.ask]\ncommand = "sh"\n'
+                     'args = ["-c", "read x; echo bye $x; exit 7"]\nprompt = "none"\n')
+    env.ok("run", "--agent", "ask", "--name", "ask", cwd=repo)
+    t = attach(env, terminals, "ask")
+    time.sleep(0.3)
+    t.send("now\r")
+    assert t.wait_exit() == 7
+    wait_for(lambda: "exited with code 7" in t.text(), 5, "final status")
+    assert env.status("ask") == "failed"
+
+
+def test_detach_from_another_terminal(env: Env, repo: Path, terminals: list[Terminal]) -> None:
+    start_fullscreen(env, repo)
+    t = attach(env, terminals, "tui")
+    t.wait_text("size 80x24")
+    session = env.task("tui")["session"]
+    r = env.ok("detach", env={"AGENTD_SESSION_ID": session})  # as if run inside the session
+    assert "detached" in r.out
+    assert t.wait_exit() == 0
+    assert env.agent("detach", "tui").code == 1  # nobody attached any more
+

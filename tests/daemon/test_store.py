@@ -1,0 +1,358 @@
+"""state.db: the schema and its migrations, WAL mode, and the Store's writes."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentd.daemon import migrations
+from agentd.daemon.store import Store
+from agentd.errors import TaskNotFound
+
+SCHEMA = {
+    "migrations": ["name", "applied_at"],
+    "tasks": [
+        "id", "name", "agent", "prompt", "status", "status_reason", "workspace", "base",
+        "base_commit", "branch", "worktree", "created_at", "ended_at", "exit_code",
+        "attention", "attention_summary", "acked_event", "tokens_in", "tokens_out",
+        "cost_usd", "git_stat",
+    ],
+    "sessions": [
+        "id", "task_id", "seq", "argv", "worker_pid", "agent_pid", "started_at", "ended_at",
+        "exit_code", "end_reason",
+    ],
+    "events": ["id", "task_id", "session_id", "ts", "kind", "attention", "summary", "data"],
+    "thread_entries": ["id", "task_id", "session_id", "ts", "role", "kind", "content"],
+    "artifacts": ["id", "task_id", "session_id", "ts", "kind", "path", "description", "data"],
+    "usage": ["id", "task_id", "session_id", "ts", "model", "tokens_in", "tokens_out",
+              "cost_usd"],
+}
+INDEXES = {"sessions_task", "events_task", "thread_task", "artifacts_task", "usage_task"}
+
+
+def schema_of(db: sqlite3.Connection) -> dict[str, list[str]]:
+    tables = [r[0] for r in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    return {t: [c[1] for c in db.execute(f"PRAGMA table_info({t})")] for t in tables}
+
+
+def indexes_of(db: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'")}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(tmp_path / "state.db")
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def new_task(store: Store, name: str = "fix-tests", **extra: Any) -> dict[str, Any]:
+    fields = {"name": name, "agent": "demo", "prompt": "fix the tests", "workspace": "/r",
+              "base": "main", "base_commit": "c0ffee", "branch": f"agent/{name}",
+              "worktree": f"/w/{name}", **extra}
+    return store.insert_task(**fields)
+
+
+def task_with_session(store: Store, name: str = "fix-tests",
+                      sid: str = "s1") -> dict[str, Any]:
+    task = new_task(store, name)
+    store.add_session(task["id"], sid, ["demo"])
+    store.session_started(sid, 100, 101)
+    return task
+
+
+def kinds(store: Store, task_id: int) -> list[str]:
+    return [e["kind"] for e in store.events(task_id=task_id)]
+
+
+# -- schema and migrations -----------------------------------------------------------------
+
+
+def test_fresh_db_has_exactly_the_schema(store: Store) -> None:
+    assert schema_of(store.db) == SCHEMA
+    assert indexes_of(store.db) == INDEXES
+    applied = [r[0] for r in store.db.execute("SELECT name FROM migrations ORDER BY rowid")]
+    assert applied == ["m001_initial"]
+    assert [fn.__name__ for fn in migrations.MIGRATIONS] == applied
+
+
+def test_migrations_are_numbered_in_order() -> None:
+    numbers = [fn.__name__.split("_", 1)[0] for fn in migrations.MIGRATIONS]
+    assert numbers == [f"m{i:03d}" for i in range(1, len(numbers) + 1)]
+
+
+def test_applying_twice_is_a_no_op(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
+    try:
+        assert migrations.apply(db) == ["m001_initial"]
+        before = schema_of(db)
+        assert migrations.apply(db) == []
+        assert schema_of(db) == before
+        assert db.execute("SELECT COUNT(*) FROM migrations").fetchone()[0] == 1
+    finally:
+        db.close()
+
+
+def test_reopening_keeps_data_and_schema(tmp_path: Path) -> None:
+    first = Store(tmp_path / "state.db")
+    new_task(first)
+    first.close()
+    second = Store(tmp_path / "state.db")
+    try:
+        assert schema_of(second.db) == SCHEMA
+        assert second.task_names() == {"fix-tests"}
+    finally:
+        second.close()
+
+
+def test_wal_mode_is_on(store: Store) -> None:
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    # WAL is a property of the file: another connection sees it too.
+    other = sqlite3.connect(store.path)
+    try:
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        other.close()
+    assert store.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_writes_are_committed_when_the_call_returns(store: Store) -> None:
+    task = task_with_session(store)
+    assert not store.db.in_transaction
+    other = sqlite3.connect(store.path)
+    try:
+        assert other.execute("SELECT status FROM tasks WHERE id = ?",
+                             (task["id"],)).fetchone() == ("running",)
+        store.finish_session("s1", 0, "exited with code 0")
+        assert not store.db.in_transaction
+        assert other.execute("SELECT status FROM tasks").fetchone() == ("completed",)
+    finally:
+        other.close()
+
+
+# -- tasks ---------------------------------------------------------------------------------
+
+
+def test_insert_task(store: Store) -> None:
+    task = new_task(store)
+    assert task["status"] == "running"
+    assert task["name"] == "fix-tests"
+    assert task["ended_at"] is None and task["exit_code"] is None
+    assert task["attention"] == "info"
+    assert task["acked_event"] == 0
+    assert kinds(store, task["id"]) == ["task_created"]
+    assert store.task_names() == {"fix-tests"}
+    assert store.find_task("fix-tests")["id"] == task["id"]
+
+
+def test_task_names_are_unique(store: Store) -> None:
+    new_task(store)
+    with pytest.raises(sqlite3.IntegrityError):
+        new_task(store)
+    assert store.task_names() == {"fix-tests"}
+    assert not store.db.in_transaction
+
+
+def test_find_task_by_session_id(store: Store) -> None:
+    task = task_with_session(store, sid="abc123")
+    assert store.find_task("abc123")["id"] == task["id"]
+    with pytest.raises(TaskNotFound, match="'nope'"):
+        store.find_task("nope")
+
+
+def test_list_tasks_hides_tasks_ended_long_ago(store: Store) -> None:
+    task_with_session(store, "old", "s-old")
+    task_with_session(store, "live", "s-live")
+    store.finish_session("s-old", 0, "exited")
+    later = time.time() + 2 * 86400
+    assert [t["name"] for t in store.list_tasks(include_old=True, now=later)] == ["old", "live"]
+    assert [t["name"] for t in store.list_tasks(include_old=False, now=later)] == ["live"]
+
+
+def test_delete_task_cascades(store: Store) -> None:
+    task = task_with_session(store)
+    store.delete_task(task["id"])
+    assert store.task_names() == set()
+    assert store.session("s1") is None
+    assert store.events(task_id=task["id"]) == []
+
+
+# -- lifecycle -----------------------------------------------------------------------------
+
+
+def test_apply_follows_the_lifecycle_table(store: Store) -> None:
+    task = task_with_session(store)
+    assert store.apply(task["id"], "wait", "asks a question", attention="action") == "blocked"
+    assert store.apply(task["id"], "wait") is None  # already blocked: nothing recorded
+    assert store.apply(task["id"], "resume") == "running"
+    assert store.apply(task["id"], "kill", "stopped by the user") == "killed"
+    t = store.task_by_id(task["id"])
+    assert t["status"] == "killed"
+    assert t["status_reason"] == "stopped by the user"
+    assert t["ended_at"] is not None
+    changes = [e["data"] for e in store.events(task_id=task["id"])
+               if e["kind"] == "status_changed"]
+    assert [(c["from"], c["to"]) for c in changes] == [
+        ("running", "blocked"), ("blocked", "running"), ("running", "killed")]
+
+
+def test_apply_to_unknown_task_is_none(store: Store) -> None:
+    assert store.apply(999, "kill") is None
+
+
+def test_apply_rejects_unknown_input(store: Store) -> None:
+    task = new_task(store)
+    with pytest.raises(ValueError):
+        store.apply(task["id"], "explode")
+    assert store.task_by_id(task["id"])["status"] == "running"
+    assert not store.db.in_transaction
+
+
+@pytest.mark.parametrize(("code", "status", "attention"), [
+    (0, "completed", "notice"), (3, "failed", "action"), (None, "failed", "action")])
+def test_finish_session(store: Store, code: int | None, status: str, attention: str) -> None:
+    task = task_with_session(store)
+    assert store.finish_session("s1", code, f"exited with code {code}") is True
+    t = store.task_by_id(task["id"])
+    assert t["status"] == status
+    assert t["exit_code"] == code
+    assert t["attention"] == attention
+    assert t["ended_at"] is not None
+    session = store.session("s1")
+    assert session is not None
+    assert session["ended_at"] is not None
+    assert session["exit_code"] == code
+    assert session["end_reason"] == f"exited with code {code}"
+
+
+def test_finish_session_is_idempotent(store: Store) -> None:
+    task = task_with_session(store)
+    assert store.finish_session("s1", 0, "exited with code 0") is True
+    events = store.events(task_id=task["id"])
+    assert store.finish_session("s1", 1, "exited again") is False
+    assert store.events(task_id=task["id"]) == events
+    t = store.task_by_id(task["id"])
+    assert (t["status"], t["exit_code"]) == ("completed", 0)
+    assert store.finish_session("no-such-session", 0, "x") is False
+
+
+def test_killed_task_stays_killed_when_its_session_exits(store: Store) -> None:
+    task = task_with_session(store)
+    store.apply(task["id"], "kill", "stopped by the user")
+    assert store.finish_session("s1", -15, "killed by signal 15") is True
+    t = store.task_by_id(task["id"])
+    assert t["status"] == "killed"
+    assert t["status_reason"] == "stopped by the user"
+
+
+def test_only_the_latest_session_decides_the_status(store: Store) -> None:
+    task = task_with_session(store, sid="first")
+    store.finish_session("first", 1, "exited with code 1")
+    store.apply(task["id"], "start")
+    store.add_session(task["id"], "second", ["demo"])
+    store.add_session(task["id"], "third", ["demo"])
+    assert store.latest_session(task["id"])["id"] == "third"
+    store.finish_session("second", 1, "exited with code 1")
+    assert store.task_by_id(task["id"])["status"] == "running"
+    store.finish_session("third", 0, "exited with code 0")
+    assert store.task_by_id(task["id"])["status"] == "completed"
+
+
+def test_mark_lost(store: Store) -> None:
+    task = task_with_session(store)
+    assert [s["id"] for s in store.live_sessions()] == ["s1"]
+    store.mark_lost("s1", "its session worker vanished")
+    t = store.task_by_id(task["id"])
+    assert t["status"] == "lost"
+    assert t["status_reason"] == "its session worker vanished"
+    assert t["attention"] == "action"
+    assert store.live_sessions() == []
+    # Marking again, or an unknown session, changes nothing.
+    events = store.events(task_id=task["id"])
+    store.mark_lost("s1", "again")
+    store.mark_lost("unknown", "x")
+    assert store.events(task_id=task["id"]) == events
+
+
+@pytest.mark.parametrize(("code", "status"), [(0, "completed"), (2, "failed")])
+def test_late_exit_report_after_lost_tells_the_truth(store: Store, code: int,
+                                                     status: str) -> None:
+    """status.py: (lost, exit_ok) -> completed, (lost, exit_error) -> failed. The worker's
+    late report arrives through finish_session (daemon handler or direct SQLite write)."""
+    task = task_with_session(store)
+    store.mark_lost("s1", "its session worker vanished")
+    assert store.finish_session("s1", code, f"exited with code {code}") is True
+    t = store.task_by_id(task["id"])
+    assert (t["status"], t["exit_code"]) == (status, code)
+
+
+# -- events and attention ------------------------------------------------------------------
+
+
+def test_attention_is_the_highest_unacked_level(store: Store) -> None:
+    task = new_task(store)
+    tid = task["id"]
+
+    def attention() -> tuple[str | None, str | None]:
+        t = store.task_by_id(tid)
+        return t["attention"], t["attention_summary"]
+
+    store.add_event(tid, None, "progress", "info", "reading files")
+    assert attention() == ("info", "reading files")
+    store.add_event(tid, None, "question", "action", "approve rm -rf build?")
+    assert attention() == ("action", "approve rm -rf build?")
+    store.add_event(tid, None, "progress", "notice", "tests pass")
+    store.add_event(tid, None, "progress", "info", "writing")
+    assert attention() == ("action", "approve rm -rf build?")  # lower levels do not hide it
+    store.add_event(tid, None, "question", "action", "approve push?")
+    assert attention() == ("action", "approve push?")  # the newest of the highest level
+
+    store.ack(tid)
+    assert attention() == (None, None)
+    assert store.task_by_id(tid)["acked_event"] == store.last_event_id()
+
+    store.add_event(tid, None, "progress", "notice", "committed")
+    assert attention() == ("notice", "committed")
+    store.ack(tid)
+    store.add_event(tid, None, "progress", "info", "idle")
+    assert attention() == ("info", "idle")
+
+
+def test_ack_touches_only_its_task(store: Store) -> None:
+    a, b = new_task(store, "a"), new_task(store, "b")
+    store.add_event(a["id"], None, "q", "action", "a needs you")
+    store.add_event(b["id"], None, "q", "action", "b needs you")
+    store.ack(a["id"])
+    assert store.task_by_id(a["id"])["attention"] is None
+    assert store.task_by_id(b["id"])["attention"] == "action"
+
+
+def test_add_event_and_query(store: Store) -> None:
+    task = task_with_session(store)
+    first = store.last_event_id()
+    eid = store.add_event(task["id"], "s1", "tool_call", "notice", "ran pytest",
+                          {"cmd": ["pytest"], "ok": True})
+    assert eid == store.last_event_id() > first
+    global_id = store.add_event(None, None, "task_removed", "info", "gone")
+    assert store.task_by_id(task["id"])["attention_summary"] == "ran pytest"
+
+    events = store.events(since=first)
+    assert [e["id"] for e in events] == [eid, global_id]
+    e = events[0]
+    assert e == {"id": eid, "task": "fix-tests", "session": "s1", "ts": e["ts"],
+                 "kind": "tool_call", "attention": "notice", "summary": "ran pytest",
+                 "data": {"cmd": ["pytest"], "ok": True}}
+    assert events[1]["task"] is None
+    assert [x["id"] for x in store.events(since=first, task_id=task["id"])] == [eid]
+    assert store.events(min_level=2) == []
+    assert [x["id"] for x in store.events(min_level=1)] == [eid]
+    assert len(store.events(limit=2)) == 2

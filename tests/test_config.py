@@ -1,0 +1,237 @@
+"""config.load: built-in defaults, merging, and one-line errors naming file, key and line."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentd import config
+from agentd.errors import ConfigError
+
+BUILTINS = ["claude", "codex", "gemini", "opencode", "aider", "demo"]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def error_of(tmp_path: Path, text: str) -> tuple[Path, str]:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    message = str(info.value)
+    assert "\n" not in message, "a config error is one line"
+    return path, message
+
+
+# -- defaults and merging ------------------------------------------------------------------
+
+
+def test_missing_file_means_defaults(tmp_path: Path) -> None:
+    cfg = config.load(tmp_path / "config.toml")
+    assert list(cfg.agents) == BUILTINS
+    assert cfg.default_agent == "claude"
+    assert cfg.data_dir is None
+    assert cfg.detach_key == "C-]"
+    assert cfg.log_keep == 1
+    assert cfg.kill_grace_seconds == 3.0
+    assert cfg.agent("claude").command == "claude"
+    assert cfg.agent("claude").hooks == "claude"
+    assert cfg.agent("aider").prompt == "type"
+    demo = cfg.agent("demo")
+    assert demo.command == sys.executable
+    assert demo.args == ("-m", "agentd.demo_agent")
+
+
+def test_empty_file_means_defaults(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, ""))
+    assert list(cfg.agents) == BUILTINS
+
+
+def test_user_agents_follow_file_order_builtins_after(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, """
+[agents.zeta]
+command = "zeta"
+
+[agents.codex]
+args = ["--full-auto"]
+
+[agents.alpha]
+command = "alpha"
+"""))
+    assert list(cfg.agents) == ["zeta", "codex", "alpha", "claude", "gemini", "opencode",
+                                "aider", "demo"]
+
+
+def test_user_args_merge_with_builtin_agent(tmp_path: Path) -> None:
+    builtin = config.load(tmp_path / "absent.toml").agent("claude")
+    cfg = config.load(write(tmp_path, '[agents.claude]\nargs = ["--model", "opus"]\n'))
+    claude = cfg.agent("claude")
+    assert claude.args == ("--model", "opus")
+    # Everything the user did not set comes from the built-in definition.
+    assert claude.command == "claude"
+    assert claude.hooks == "claude"
+    assert claude.waiting_patterns == builtin.waiting_patterns
+    assert claude.busy_patterns == builtin.busy_patterns
+    assert claude.prompt == "arg"
+
+
+def test_full_user_agent(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, """
+default_agent = "mine"
+kill_grace_seconds = 1.5
+log_max_bytes = 100000
+log_keep = 3
+
+[agents.mine]
+command = "my-agent"
+args = ["--fast"]
+prompt = "type"
+env = { MY_TOKEN = "x" }
+waiting_patterns = ["Continue\\\\?"]
+idle_seconds = 2
+"""))
+    assert cfg.default_agent == "mine"
+    assert cfg.kill_grace_seconds == 1.5
+    assert (cfg.log_max_bytes, cfg.log_keep) == (100000, 3)
+    mine = cfg.agent("mine")
+    assert mine.command == "my-agent"
+    assert mine.args == ("--fast",)
+    assert mine.prompt == "type"
+    assert mine.env == {"MY_TOKEN": "x"}
+    assert mine.waiting_patterns == (r"Continue\?",)
+    assert mine.idle_seconds == 2.0
+    assert mine.hooks == "none"
+
+
+def test_unknown_agent_lookup_names_known_agents_and_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    cfg = config.load(path)
+    with pytest.raises(ConfigError) as info:
+        cfg.agent("ghost")
+    message = str(info.value)
+    assert "'ghost'" in message
+    assert "claude, codex, gemini, opencode, aider, demo" in message
+    assert f"[agents.ghost] to {path}" in message
+
+
+# -- errors: path:line: key: what ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "line", "key", "what"), [
+    # unknown top-level key
+    ('default_agent = "demo"\ncolour = "red"\n', 2, "colour", "unknown key"),
+    # unknown top-level table
+    ('log_keep = 2\n\n[bogus]\nx = 1\n', 3, "bogus", "unknown key"),
+    # unknown agent key
+    ('[agents.x]\ncommand = "sh"\ncomand = "sh"\n', 3, "agents.x.comand", "unknown key"),
+    # string where an integer is wanted
+    ('log_keep = "3"\n', 1, "log_keep", "must be an integer"),
+    # boolean is not an integer
+    ('\nlog_keep = true\n', 2, "log_keep", "must be an integer"),
+    # integer where a string is wanted
+    ('[agents.x]\ncommand = 3\n', 2, "agents.x.command", "must be a string"),
+    # string where a number is wanted
+    ('[agents.x]\ncommand = "sh"\nidle_seconds = "5"\n', 3, "agents.x.idle_seconds",
+     "must be a number"),
+    # a string where a list is wanted
+    ('[agents.x]\ncommand = "sh"\nargs = "-v"\n', 3, "agents.x.args", "must be a list"),
+    # list of non-strings
+    ('[agents.x]\ncommand = "sh"\nargs = ["-c", 1]\n', 3, "agents.x.args",
+     "must be a list of strings"),
+    ('[agents.x]\ncommand = "sh"\n\nbusy_patterns = [1]\n', 4, "agents.x.busy_patterns",
+     "must be a list of strings"),
+    # env values must be strings
+    ('[agents.x]\ncommand = "sh"\nenv = { A = 1 }\n', 3, "agents.x.env",
+     "values must be strings"),
+    # bad prompt mode
+    ('[agents.x]\ncommand = "sh"\nprompt = "shout"\n', 3, "agents.x.prompt",
+     "must be one of arg, type, none"),
+    # bad hooks kind
+    ('[agents.x]\ncommand = "sh"\nhooks = "yes"\n', 3, "agents.x.hooks",
+     "must be one of claude, codex, none"),
+    # bad regular expression
+    ('[agents.x]\ncommand = "sh"\nwaiting_patterns = ["ok", "(unclosed"]\n', 3,
+     "agents.x.waiting_patterns", "bad regular expression '(unclosed'"),
+    # unknown default agent
+    ('# mine\ndefault_agent = "nope"\n', 2, "default_agent", "unknown agent 'nope'"),
+    # a value that is too small
+    ('log_max_bytes = 10\n', 1, "log_max_bytes", "is too small"),
+    # an agent that is not a table
+    ('[agents]\nx = 3\n', 2, "agents.x", "must be a table"),
+    # empty command
+    ('[agents.x]\ncommand = ""\n', 2, "agents.x.command", "must not be empty"),
+    # negative idle time
+    ('[agents.x]\ncommand = "sh"\nidle_seconds = -1\n', 3, "agents.x.idle_seconds",
+     "must be zero or more"),
+    # the same key in an earlier section does not confuse the line number
+    ('[agents.a]\ncommand = "sh"\nprompt = "arg"\n[agents.b]\ncommand = "sh"\n'
+     'prompt = "bad"\n', 6, "agents.b.prompt", "must be one of"),
+    # a bad value in a built-in agent's override
+    ('\n[agents.claude]\nprompt = "loud"\n', 3, "agents.claude.prompt", "must be one of"),
+])
+def test_error_names_file_line_and_key(tmp_path: Path, text: str, line: int, key: str,
+                                       what: str) -> None:
+    path, message = error_of(tmp_path, text)
+    assert message.startswith(f"{path}:{line}: {key}: "), message
+    assert what in message
+
+
+def test_unknown_key_lists_the_known_keys(tmp_path: Path) -> None:
+    _, message = error_of(tmp_path, '[agents.x]\ncommand = "sh"\nprogram = "sh"\n')
+    assert "known keys: command, args, prompt" in message
+
+
+def test_invalid_toml_reports_file_and_line(tmp_path: Path) -> None:
+    path, message = error_of(tmp_path, 'default_agent = "demo"\n[agents.x\ncommand = "sh"\n')
+    assert message.startswith(f"{path}: invalid TOML: "), message
+    assert re.search(r"\bline 2\b", message), message
+
+
+def test_invalid_toml_value(tmp_path: Path) -> None:
+    path, message = error_of(tmp_path, 'log_keep = 2\nlog_max_bytes =\n')
+    assert message.startswith(f"{path}: invalid TOML: "), message
+    assert re.search(r"\bline 2\b", message), message
+
+
+def test_unreadable_config_is_one_clear_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.mkdir()  # a directory where the file should be
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    assert str(info.value).startswith(f"{path}: cannot read: ")
+
+
+# -- errors whose line the current locator misses (see the report) -------------------------
+
+
+def test_error_line_when_section_header_has_a_comment(tmp_path: Path) -> None:
+    path, message = error_of(tmp_path,
+                             '[agents.x]  # my agent\ncommand = "sh"\nprompt = "bogus"\n')
+    assert message.startswith(f"{path}:3: agents.x.prompt: "), message
+
+
+def test_missing_command_points_at_the_agent_table(tmp_path: Path) -> None:
+    path, message = error_of(tmp_path, 'log_keep = 1\n\n[agents.x]\nargs = ["-v"]\n')
+    assert message.startswith(f"{path}:3: agents.x.command: "), message
+    assert "required" in message
+
+
+@pytest.mark.parametrize("text", [
+    'agents.x.command = 3\n',  # dotted key
+    '[agents]\nx = { command = 3 }\n',  # inline table
+])
+def test_error_line_for_dotted_and_inline_tables(tmp_path: Path, text: str) -> None:
+    path, message = error_of(tmp_path, text)
+    line = text.count("\n")
+    assert message.startswith(f"{path}:{line}: agents.x.command: must be a string"), message
+
+
+def test_negative_kill_grace_is_rejected(tmp_path: Path) -> None:
+    path, message = error_of(tmp_path, "kill_grace_seconds = -1\n")
+    assert message.startswith(f"{path}:1: kill_grace_seconds: "), message
