@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     prompt = " ".join(a.prompt) or "improve the project"
     rep = Reporter()
-    rep.send({"kind": "thread", "attention": "info", "summary": "prompt received",
+    rep.send({"kind": "message", "attention": "info", "summary": "prompt received",
               "data": {"role": "user", "content": prompt}})
 
     say(f"{BOLD}demo-agent{RESET} {DIM}(agentd's instrumented example agent){RESET}", 0)
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             "commit", "-q", "-m", f"demo: {prompt[:60]}")
         say(f"{GREEN}✔{RESET} committed the change", a.delay)
         rep.send({"kind": "artifact", "attention": "info", "summary": "committed the change",
-                  "data": {"type": "commit"}})
+                  "data": {"type": "commit", "path": str(notes)}})
     rep.send({"kind": "usage", "attention": "info", "summary": "token usage",
               "data": {"model": "demo-1", "tokens_in": 1200 + 50 * len(prompt),
                        "tokens_out": 340, "cost_usd": 0.012}})

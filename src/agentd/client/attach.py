@@ -94,15 +94,28 @@ def attach(name: str, read_only: bool, force: bool) -> int:
         raise DaemonError(f"cannot reach the session of {info['name']} at {info['socket']}: "
                           f"{e.strerror or e}; see 'agent logs {info['name']}'") from None
     mode = "read-only" if read_only else "interactive"
-    with conn:
+    with conn, daemonctl.connect(timeout=10) as events:
         conn.request("attach", {"mode": mode, "force": force, "cols": cols, "rows": rows})
-        return Session(conn, info["name"], in_fd, out_fd, read_only).run()
+        # Tasks that need the user ring the bell here too, whichever task this is.
+        events.request("stream_events", {"follow": True, "attention": "action",
+                                         "from_now": True})
+        session = Session(conn, info["name"], in_fd, out_fd, read_only, events)
+        code = session.run()
+        try:
+            events.request("client_detached", {"name": info["name"],
+                                               "session": info["session"],
+                                               "reason": session.reason})
+        except (OSError, AgentdError):
+            pass  # the daemon may be restarting; the session is what matters
+        return code
 
 
 class Session:
     def __init__(self, conn: Connection, name: str, in_fd: int, out_fd: int,
-                 read_only: bool) -> None:
+                 read_only: bool, events: Connection) -> None:
         self.conn = conn
+        self.events: Connection | None = events
+        self.reason = "detached"
         self.name = name
         self.in_fd, self.out_fd = in_fd, out_fd
         self.read_only = read_only
@@ -129,7 +142,11 @@ class Session:
                 if done is not None:
                     return done
             fds: list[Any] = [sock, self.winch_r] + ([self.in_fd] if stdin_open else [])
+            if self.events is not None:
+                fds.append(self.events.sock)
             ready, _, _ = select.select(fds, [], [])
+            if self.events is not None and self.events.sock in ready:
+                self.on_events()
             if self.winch_r in ready:
                 os.read(self.winch_r, 64)
                 if not self.read_only:
@@ -146,6 +163,23 @@ class Session:
                 if not data:
                     return Push("lost", {"reason": "the session worker closed the connection"})
                 self.conn.inbox.extend(self.conn.decoder.feed(data))  # type: ignore[arg-type]
+
+    def on_events(self) -> None:
+        """A task needs the user: bell, plus OSC 9 and OSC 777 desktop notifications."""
+        assert self.events is not None
+        try:
+            data = self.events.sock.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            self.events = None  # the daemon went away; attach goes on without it
+            return
+        for msg in self.events.decoder.feed(data):
+            if isinstance(msg, Push) and msg.name == "event":
+                text = f"{msg.data.get('task')}: {msg.data.get('summary')}"
+                text = "".join(ch for ch in text if ch.isprintable())[:200]
+                write_all(self.out_fd, f"\a\x1b]9;agentd: {text}\x07"
+                                       f"\x1b]777;notify;agentd;{text}\x07".encode())
 
     def send_request(self, name: str, params: dict[str, Any]) -> None:
         self.conn.send(Request(self.conn.next_id, name, params))
@@ -174,6 +208,8 @@ class Session:
         return None
 
     def report(self, outcome: Push | None) -> int:
+        if outcome is not None:
+            self.reason = str(outcome.data.get("reason", outcome.name))
         if outcome is None or outcome.name == "detached":
             reason = outcome.data.get("reason", "detached") if outcome else "detached"
             sys.stderr.write(f"\r\n[{reason}: {self.name}]\r\n")

@@ -178,8 +178,10 @@ def parser() -> argparse.ArgumentParser:
     dm.set_defaults(fn=cmd_daemon)
 
     from agentd.client.commands import add_session_commands
+    from agentd.client.events import add_event_commands
 
     add_session_commands(sub)
+    add_event_commands(sub)
     return p
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
 from agentd import PROTOCOL_VERSION, __version__
 from agentd import status as lifecycle
-from agentd.errors import Conflict
+from agentd.daemon.events import LEVELS, validate_batch
+from agentd.errors import Conflict, TaskNotFound, UsageError
+from agentd.protocol.messages import Push
 
 if TYPE_CHECKING:
     from agentd.daemon.main import Daemon
@@ -33,6 +36,14 @@ def task_view(t: dict[str, Any], session: dict[str, Any] | None = None) -> dict[
         "tokens_out": t["tokens_out"], "cost_usd": t["cost_usd"],
         "session": session["id"] if session else None,
     }
+
+
+def event_view(row: dict[str, Any]) -> dict[str, Any]:
+    ts = row["ts"]
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}Z"
+    return {"id": row["id"], "task": row["task"], "session": row["session"], "ts": stamp,
+            "kind": row["kind"], "attention": row["attention"], "summary": row["summary"],
+            "data": row["data"]}
 
 
 class Handlers:
@@ -85,9 +96,8 @@ class Handlers:
         if p["name"] != task["name"]:  # addressed by session id
             session = self.d.store.session(p["name"]) or session
         if p.get("attaching") and session["ended_at"] is None:
-            self.d.store.ack(task["id"])
-            self.d.store.add_event(task["id"], session["id"], "attached", "info",
-                                   f"a client attached to {task['name']}", {})
+            self.d.store.ack(task["id"], session["id"], "attached",
+                             f"a client attached to {task['name']}")
         view = task_view(task, session)
         view["socket"] = str(self.d.paths.session_socket(session["id"]))
         view["log"] = str(self.d.paths.session_log(session["id"]))
@@ -98,6 +108,63 @@ class Handlers:
     async def h_send_input(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
         return await self.d.tasks.send_input(p["name"], str(p.get("text", "")),
                                              list(p.get("keys", [])), bool(p.get("enter")))
+
+    async def h_append_session_events(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        session = self.d.store.session(str(p.get("session", "")))
+        if session is None:
+            raise TaskNotFound(f"unknown session {p.get('session')!r}: 'session' must be the "
+                               "AGENTD_SESSION_ID of a managed session")
+        events = validate_batch(p.get("events"))
+        first, last = self.d.store.append_agent_events(session["task_id"], session["id"], events)
+        return {"count": len(events), "first_id": first, "last_id": last}
+
+    async def h_stream_events(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        store = self.d.store
+        task_id = store.find_task(p["task"])["id"] if p.get("task") else None
+        level = p.get("attention") or "info"
+        if level not in LEVELS:
+            raise UsageError(f"attention must be one of {', '.join(LEVELS)}")
+        since = store.last_event_id() if p.get("from_now") else int(p.get("since") or 0)
+        if since < 0:  # -N: the last N events
+            since = max(0, store.last_event_id() + since)
+        query: dict[str, Any] = {"task_id": task_id, "min_level": LEVELS.index(level)}
+        if not p.get("follow"):
+            for row in store.events(since, **query, limit=1_000_000):
+                peer.send(Push("event", event_view(row)))
+                since = row["id"]
+            return {"last_id": since}
+        peer.tasks.add(asyncio.create_task(self._follow(peer, since, query)))
+        return {"following": True, "since": since}
+
+    async def _follow(self, peer: Peer, since: int, query: dict[str, Any]) -> None:
+        wake = self.d.hub.subscribe()
+        try:
+            while not peer.closed:
+                wake.clear()
+                rows = self.d.store.events(since, **query, limit=1000)
+                for row in rows:
+                    peer.send(Push("event", event_view(row)))
+                    since = row["id"]
+                if rows:
+                    await peer.drain()
+                else:
+                    await wake.wait()
+        finally:
+            self.d.hub.unsubscribe(wake)
+
+    async def h_ack(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        task = self.d.store.find_task(p["name"])
+        previous = task["attention"]
+        self.d.store.ack(task["id"], None, "acknowledged", f"{task['name']} acknowledged",
+                         {"was": previous})
+        return {"name": task["name"], "was": previous}
+
+    async def h_client_detached(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        task = self.d.store.find_task(p["name"])
+        self.d.store.add_event(task["id"], p.get("session"), "detached", "info",
+                               f"a client detached from {task['name']}",
+                               {"reason": p.get("reason")})
+        return {}
 
     async def h_kill_session(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
         return await self.d.tasks.kill(p["name"], bool(p.get("rm")), bool(p.get("force")))

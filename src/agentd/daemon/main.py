@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fcntl
+import json
 import os
 import signal
 import socket
@@ -19,7 +20,8 @@ import traceback
 from typing import Any
 
 from agentd import __version__, config
-from agentd.daemon.handlers import Handlers
+from agentd.daemon.events import Hub
+from agentd.daemon.handlers import Handlers, event_view
 from agentd.daemon.server import Server
 from agentd.daemon.store import Store
 from agentd.daemon.tasks import Tasks
@@ -87,6 +89,8 @@ class Daemon:
     def startup(self) -> None:
         self.write_pid()
         self.store = Store(self.paths.db)
+        self.hub = Hub()
+        self.store.on_commit = self.hub.notify
         self.tasks = Tasks(self.paths, self.store, self.load_config, self.log)
         lost = self.tasks.reconcile()
         self.log("info", "agentd started", version=__version__, pid=self.pid,
@@ -107,9 +111,11 @@ class Daemon:
         # asyncio closes the socket it serves on; hand it a duplicate so the original
         # stays open (and listening) for an in-place upgrade.
         srv = await self.server.serve(self.sock.dup())
-        reconciler = asyncio.create_task(self.reconcile_forever())
+        background = [asyncio.create_task(self.reconcile_forever()),
+                      asyncio.create_task(self.on_attention_forever())]
         await self.stopping.wait()
-        reconciler.cancel()
+        for task in background:
+            task.cancel()
         srv.close()
         await asyncio.sleep(0.05)  # let the stop reply reach its client
 
@@ -120,6 +126,39 @@ class Daemon:
                 self.tasks.reconcile()
             except Exception:  # noqa: BLE001
                 self.log("error", "reconcile failed", error=traceback.format_exc())
+
+    async def on_attention_forever(self) -> None:
+        """Run config's `on_attention` command for each new action event (JSON on stdin)."""
+        since = self.store.last_event_id()
+        wake = self.hub.subscribe()
+        while True:
+            wake.clear()
+            rows = self.store.events(since, min_level=2, limit=100)
+            if not rows:
+                await wake.wait()
+                continue
+            since = rows[-1]["id"]
+            try:
+                command = self.load_config().on_attention
+            except AgentdError:
+                command = None
+            for row in rows if command else []:
+                await self.run_hook(command, row)
+
+    async def run_hook(self, command: str | None, row: dict[str, Any]) -> None:
+        assert command
+        payload = json.dumps(event_view(row)).encode()
+        try:
+            proc = await asyncio.create_subprocess_shell(
+                command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE, start_new_session=True)
+            _, err = await asyncio.wait_for(proc.communicate(payload), timeout=30)
+            if proc.returncode:
+                self.log("warning", "on_attention command failed", task=row["task"],
+                         command=command, code=proc.returncode, stderr=err.decode()[-500:])
+        except (OSError, TimeoutError) as e:
+            self.log("warning", "on_attention command failed", task=row["task"],
+                     command=command, error=repr(e))
 
     def request_stop(self, upgrade: bool = False) -> None:
         self.upgrade = upgrade

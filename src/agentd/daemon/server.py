@@ -10,6 +10,7 @@ import asyncio
 import os
 import socket
 import struct
+import traceback
 from typing import Any
 
 from agentd.errors import AgentdError
@@ -25,6 +26,7 @@ class Peer:
         self.writer = writer
         self.decoder = codec.Decoder()
         self.closed = False
+        self.tasks: set[asyncio.Task[None]] = set()  # streams running for this peer
 
     def send(self, msg: Message) -> None:
         if not self.closed:
@@ -74,6 +76,8 @@ class Server:
             pass
         finally:
             peer.closed = True
+            for task in peer.tasks:
+                task.cancel()
             self.peers.discard(peer)
             writer.close()
 
@@ -96,7 +100,7 @@ class Server:
         except (KeyError, TypeError, ValueError) as e:
             peer.send(Failure(msg.id, "usage", f"bad parameters for {msg.name}: {e!r}"))
         except Exception as e:  # noqa: BLE001 - a bug must not take the daemon down
-            self.log("error", f"request {msg.name} failed", error=repr(e))
+            self.log("error", f"request {msg.name} failed", error=traceback.format_exc())
             peer.send(Failure(msg.id, "error", f"internal error in {msg.name}: {e!r}; "
                                                "see logs/agentd.log"))
         else:

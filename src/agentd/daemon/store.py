@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from agentd import status as lifecycle
 from agentd.daemon import migrations
+from agentd.daemon.events import THREAD_KINDS, AgentEvent
 from agentd.errors import TaskNotFound
 
 LEVELS = {"info": 0, "notice": 1, "action": 2}
@@ -33,6 +34,7 @@ TASK_COLUMNS = (
 class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.on_commit: Callable[[], None] | None = None  # wakes event followers
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -53,6 +55,8 @@ class Store:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+        if self.on_commit is not None:
+            self.on_commit()
 
     # -- tasks ---------------------------------------------------------------------------
 
@@ -229,6 +233,65 @@ class Store:
                 (attention, summary, task_id, LEVELS[attention]))
         return event_id
 
+    def append_agent_events(self, task_id: int, session_id: str,
+                            events: list[AgentEvent]) -> tuple[int, int]:
+        """Store a validated batch in one transaction, with its effects: thread entries,
+        usage totals, artifacts and blocked/running transitions. Returns (first, last) id."""
+        now = time.time()
+        with self.write() as db:
+            rows = [(task_id, session_id, e.ts or now, e.kind, e.attention, e.summary,
+                     json.dumps(e.data)) for e in events]
+            db.executemany("INSERT INTO events (task_id, session_id, ts, kind, attention, "
+                           "summary, data) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            last = db.execute("SELECT last_insert_rowid()").fetchone()[0]
+            top = max(events, key=lambda e: (LEVELS[e.attention]))
+            db.execute(
+                "UPDATE tasks SET attention = ?, attention_summary = ? WHERE id = ? AND "
+                "(attention IS NULL OR ? >= CASE attention WHEN 'info' THEN 0 "
+                "WHEN 'notice' THEN 1 ELSE 2 END)",
+                (top.attention, top.summary, task_id, LEVELS[top.attention]))
+            self._effects(db, task_id, session_id, events, now)
+        return last - len(events) + 1, last
+
+    def _effects(self, db: sqlite3.Connection, task_id: int, session_id: str,
+                 events: list[AgentEvent], now: float) -> None:
+        thread = [(task_id, session_id, e.ts or now, str(e.data.get("role") or (
+            "assistant" if e.kind in ("message", "result") else "tool")), e.kind,
+            json.dumps({"summary": e.summary, **e.data}))
+            for e in events if e.kind in THREAD_KINDS]
+        if thread:
+            db.executemany("INSERT INTO thread_entries (task_id, session_id, ts, role, kind, "
+                           "content) VALUES (?, ?, ?, ?, ?, ?)", thread)
+        usage = [e for e in events if e.kind == "usage"]
+        if usage:
+            db.executemany(
+                "INSERT INTO usage (task_id, session_id, ts, model, tokens_in, tokens_out, "
+                "cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(task_id, session_id, e.ts or now, e.data.get("model"),
+                  e.data.get("tokens_in", 0), e.data.get("tokens_out", 0),
+                  e.data.get("cost_usd")) for e in usage])
+            db.execute(
+                "UPDATE tasks SET tokens_in = COALESCE(tokens_in, 0) + ?, "
+                "tokens_out = COALESCE(tokens_out, 0) + ?, "
+                "cost_usd = CASE WHEN ? THEN COALESCE(cost_usd, 0) + ? ELSE cost_usd END "
+                "WHERE id = ?",
+                (sum(e.data.get("tokens_in", 0) for e in usage),
+                 sum(e.data.get("tokens_out", 0) for e in usage),
+                 any("cost_usd" in e.data for e in usage),
+                 sum(e.data.get("cost_usd", 0) for e in usage), task_id))
+        artifacts = [e for e in events if e.kind == "artifact"]
+        if artifacts:
+            db.executemany(
+                "INSERT INTO artifacts (task_id, session_id, ts, kind, path, description, data) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(task_id, session_id, e.ts or now, str(e.data.get("type", "file")),
+                  e.data.get("path"), e.data.get("description", e.summary),
+                  json.dumps(e.data)) for e in artifacts])
+        for e in events:
+            if e.kind in ("waiting", "resumed"):
+                self._apply(db, task_id, "wait" if e.kind == "waiting" else "resume",
+                            e.summary, session_id, None, "info")
+
     def last_event_id(self) -> int:
         return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
 
@@ -253,8 +316,12 @@ class Store:
             out.append(d)
         return out
 
-    def ack(self, task_id: int) -> None:
+    def ack(self, task_id: int, session_id: str | None = None, kind: str = "acknowledged",
+            summary: str | None = None, data: dict[str, Any] | None = None) -> None:
+        """Record what acknowledged the task (an info event), then clear its attention."""
         with self.write() as db:
+            if summary:
+                self._event(db, task_id, session_id, kind, "info", summary, data or {})
             db.execute("UPDATE tasks SET attention = NULL, attention_summary = NULL, "
                        "acked_event = (SELECT COALESCE(MAX(id), 0) FROM events) WHERE id = ?",
                        (task_id,))

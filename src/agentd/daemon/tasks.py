@@ -18,6 +18,7 @@ from typing import Any
 
 from agentd import names
 from agentd import status as lifecycle
+from agentd.agents.launch import launch_argv
 from agentd.config import AgentSpec, Config
 from agentd.daemon import git
 from agentd.daemon.store import Store
@@ -112,9 +113,7 @@ class Tasks:
         """Start a session; returns its id and, when the agent could not start, why."""
         config: Config = self.load_config()
         sid = secrets.token_hex(5)
-        argv = [agent.command, *agent.args]
-        if agent.prompt == "arg" and prompt:
-            argv.append(prompt)
+        argv = launch_argv(agent, prompt, self.paths.sessions, sid)
         env = {**env, **agent.env,
                "AGENTD_SESSION_ID": sid, "AGENTD_SOCKET": str(self.paths.socket),
                "AGENTD_WORKSPACE": task["workspace"], "AGENTD_WORKTREE": task["worktree"],
@@ -128,6 +127,8 @@ class Tasks:
             "log": str(self.paths.session_log(sid)), "log_max_bytes": config.log_max_bytes,
             "log_keep": config.log_keep, "prompt_mode": agent.prompt, "prompt": prompt,
             "daemon_socket": str(self.paths.socket), "db": str(self.paths.db),
+            "waiting_patterns": list(agent.waiting_patterns),
+            "busy_patterns": list(agent.busy_patterns), "idle_seconds": agent.idle_seconds,
         }
         resolved = shutil.which(agent.command, path=env.get("PATH", os.defpath))
         if resolved is None:
@@ -180,6 +181,8 @@ class Tasks:
                     f"or pass --force to discard them")
         if task["status"] in lifecycle.ACTIVE:
             self.store.apply(task["id"], "kill", "stopped by the user", attention="notice")
+            self.store.add_event(task["id"], None, "killed", "info",
+                                 f"{task['name']} killed by the user", {})
             session = self.session_of(task)
             await asyncio.to_thread(self._stop_session, session, config.kill_grace_seconds)
         if remove:
@@ -231,7 +234,8 @@ class Tasks:
         for s in self._sessions(task["id"]):
             for f in log_files(self.paths.session_log(s)):
                 f.unlink(missing_ok=True)
-            self.paths.session_spec(s).unlink(missing_ok=True)
+            for f in self.paths.sessions.glob(f"{s}.*"):
+                f.unlink(missing_ok=True)
         shutil.rmtree(self.paths.artifacts / task["name"], ignore_errors=True)
         self.store.delete_task(task["id"])
         self.store.add_event(None, None, "task_removed", "info", f"task {task['name']} removed",
@@ -255,10 +259,9 @@ class Tasks:
             key_bytes(k)  # reject unknown key names before anything is sent
         sent = await asyncio.to_thread(self._deliver, session["id"], text, keys, enter)
         shown = " ".join([*([repr(text)] if text else []), *keys, *(["Enter"] if enter else [])])
-        self.store.add_event(task["id"], session["id"], "input_sent", "info",
-                             f"input sent to {task['name']}: {shown[:80]}",
-                             {"text": text, "keys": keys, "enter": enter})
-        self.store.ack(task["id"])
+        self.store.ack(task["id"], session["id"], "input_sent",
+                       f"input sent to {task['name']}: {shown[:80]}",
+                       {"text": text, "keys": keys, "enter": enter})
         return {"name": task["name"], "session": session["id"], "bytes": sent}
 
     def _deliver(self, sid: str, text: str, keys: list[str], enter: bool) -> int:

@@ -21,9 +21,10 @@ from agentd.keys import key_bytes
 from agentd.protocol import codec
 from agentd.protocol.messages import Failure, Input, Invalid, Output, Push, Reply, Request
 from agentd.worker import pty
+from agentd.worker.detect import ScreenWatch
 from agentd.worker.fanout import CONTROL, INTERACTIVE, READ_ONLY, Client
 from agentd.worker.logfile import RawLog
-from agentd.worker.report import report_exit
+from agentd.worker.report import report_events, report_exit
 from agentd.worker.screen import Screen
 
 READ_SIZE = 65536
@@ -52,6 +53,8 @@ class Worker:
         self.input_queue = bytearray()
         self.pty_want_write = False
         self.delayed_input: list[tuple[float, bytes]] = []
+        self.watch = ScreenWatch(spec.get("waiting_patterns", []), spec.get("busy_patterns", []),
+                                 float(spec.get("idle_seconds", 0)))
 
     # -- start-up --------------------------------------------------------------------------
 
@@ -118,6 +121,9 @@ class Worker:
                 deadlines.append(self.last_output + 0.5)
         if self.exit_status is not None:
             deadlines.append(time.monotonic() + 0.05)
+        watch = self.watch.deadline(self.last_output)
+        if watch is not None and self.exit_status is None:
+            deadlines.append(watch)
         if not deadlines:
             return None
         return max(0.0, min(deadlines) - time.monotonic())
@@ -136,6 +142,10 @@ class Worker:
         while self.delayed_input and self.delayed_input[0][0] <= now:
             self.input_queue += self.delayed_input.pop(0)[1]
             self.write_pty()
+        if self.watch.active and self.exit_status is None and self.screen.behind < (1 << 20):
+            event = self.watch.check(now, self.last_output, self.screen.text)
+            if event:
+                report_events(self.spec, [event])
         if self.exit_status is not None and self.pty_open:
             # The agent is gone; drain what is left, then hang up the PTY.
             self.read_pty(drain=True)
@@ -167,6 +177,7 @@ class Worker:
         self.log.write(data)
         self.screen.write(data)
         self.last_output = time.monotonic()
+        self.watch.saw_output()
         if self.clients:
             frame = codec.encode(Output(data))
             for c in list(self.clients.values()):

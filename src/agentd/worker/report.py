@@ -10,6 +10,17 @@ from agentd.client.connection import Connection
 from agentd.errors import AgentdError
 
 
+def report_events(spec: dict[str, Any], events: list[dict[str, Any]]) -> None:
+    """Best effort: screen-detected states are transient, so with the daemon down they are
+    dropped rather than written behind its back."""
+    try:
+        with Connection.open(Path(spec["daemon_socket"]), timeout=2) as conn:
+            conn.request("append_session_events", {"session": spec["session_id"],
+                                                   "events": events})
+    except (OSError, AgentdError):
+        pass
+
+
 def report_exit(spec: dict[str, Any], exit_code: int, reason: str,
                 failed_to_start: bool = False) -> None:
     params = {"session": spec["session_id"], "exit_code": exit_code, "reason": reason,

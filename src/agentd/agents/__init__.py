@@ -1,0 +1,1 @@
+"""Per-agent integration: launch arguments and hooks for Claude Code and Codex."""

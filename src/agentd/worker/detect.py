@@ -1,0 +1,66 @@
+"""Blocked detection from the screen: per-agent `waiting_patterns`, `busy_patterns` and
+`idle_seconds` (config), checked against the screen model at most twice a second and only
+after new output. Edge-triggered: an event is produced only when the verdict changes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+CHECK_INTERVAL = 0.5
+
+
+class ScreenWatch:
+    def __init__(self, waiting: list[str], busy: list[str], idle_seconds: float) -> None:
+        self.waiting = [re.compile(p) for p in waiting]
+        self.busy = [re.compile(p) for p in busy]
+        self.idle_seconds = idle_seconds
+        self.state = "busy"
+        self.checked_at = 0.0
+        self.dirty = False
+
+    @property
+    def active(self) -> bool:
+        return bool(self.waiting or self.idle_seconds)
+
+    def saw_output(self) -> None:
+        self.dirty = True
+
+    def deadline(self, last_output: float) -> float | None:
+        if not self.active:
+            return None
+        times = []
+        if self.dirty:
+            times.append(self.checked_at + CHECK_INTERVAL)
+        if self.idle_seconds and self.state != "idle" and last_output:
+            times.append(last_output + self.idle_seconds)
+        return min(times) if times else None
+
+    def check(self, now: float, last_output: float,
+              lines: Callable[[], list[str]]) -> dict[str, Any] | None:
+        """An event to report, when the verdict changed."""
+        due = self.dirty and now >= self.checked_at + CHECK_INTERVAL
+        idle_due = (self.idle_seconds and last_output and self.state != "idle"
+                    and now - last_output >= self.idle_seconds)
+        if not (due or idle_due):
+            return None
+        self.checked_at, self.dirty = now, False
+        text = "\n".join(lines())
+        match = next((p.pattern for p in self.waiting if p.search(text)), None)
+        busy = any(p.search(text) for p in self.busy)
+        if match and not busy:
+            new, summary, attention = "waiting", f"screen shows {match!r}", "action"
+        elif idle_due and not busy:
+            new = "idle"
+            summary, attention = f"no output for {self.idle_seconds:g}s", "notice"
+        else:
+            new, summary, attention = "busy", "working again", "info"
+        if new == self.state:
+            return None
+        was, self.state = self.state, new
+        if new == "busy":
+            return {"kind": "resumed", "attention": "info", "summary": summary,
+                    "data": {"source": "screen", "was": was}}
+        return {"kind": "waiting", "attention": attention, "summary": summary,
+                "data": {"source": "screen", "pattern": match}}
