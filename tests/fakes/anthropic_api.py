@@ -88,6 +88,7 @@ class Request:
     time: float = field(default_factory=time.time)
     kind: str = ""  # "main", "side", "count_tokens", "other"
     turn: int | None = None  # index of the scripted turn that answered it
+    after_tool_result: bool = False  # last user message carried a tool_result
 
 
 def _blocks(turn: Turn) -> list[dict[str, Any]]:
@@ -368,6 +369,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
         if path == "/v1/messages" and self.command == "POST" and isinstance(body, dict):
+            req.after_tool_result = _last_user_has_tool_result(body)
             if o._is_main(body):
                 idx, blocks = o.turn_for(body)
                 req.kind, req.turn = "main", idx

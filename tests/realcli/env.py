@@ -23,7 +23,7 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +113,7 @@ def claude_env(
     home: Path,
     api_url: str,
     *,
-    project_dirs: list[Path] = (),  # type: ignore[assignment]
+    project_dirs: Iterable[Path] = (),
     version: str | None = None,
     api_key: str = FAKE_ANTHROPIC_KEY,
     model: str | None = None,
@@ -204,11 +204,18 @@ def _toml_str(s: str) -> str:
     return json.dumps(s)  # a JSON string literal is a valid TOML basic string
 
 
+# Features whose startup work reaches for chatgpt.com / github.com (plugin sync runs
+# `git ls-remote https://github.com/openai/plugins`, app/plugin listings, ...).
+CODEX_FEATURES_OFF = ("plugins", "remote_plugin", "apps", "plugin_sharing", "tool_suggest",
+                      "skill_mcp_dependency_install", "browser_use", "in_app_browser",
+                      "computer_use", "image_generation", "daemon_auto_start")
+
+
 def codex_env(
     home: Path,
     api_url: str,
     *,
-    project_dirs: list[Path] = (),  # type: ignore[assignment]
+    project_dirs: Iterable[Path] = (),
     api_key: str = FAKE_OPENAI_KEY,
     model: str = "gpt-fake-codex",
     notify: list[str] | None = None,
@@ -255,6 +262,9 @@ def codex_env(
         "request_max_retries = 0",
         "stream_max_retries = 0",
         "stream_idle_timeout_ms = 30000",
+        "",
+        "[features]",
+        *(f"{f} = false" for f in CODEX_FEATURES_OFF),
         "",
         "[analytics]",
         "enabled = false",
@@ -617,15 +627,48 @@ def snapshot_diff(before: dict[str, tuple[int, int]], after: dict[str, tuple[int
     return out
 
 
+_JAIL_SCRIPT = ('mount --bind "$1" /etc/resolv.conf && mount --bind "$2" /etc/hosts '
+                '&& shift 2 && exec "$@"')
+
+
+def dns_jail_prefix(work_dir: Path) -> list[str] | None:
+    """argv prefix running the CLI in a private mount namespace whose /etc/resolv.conf
+    names only 127.0.0.1 and whose /etc/hosts only knows localhost, so any name lookup the
+    CLI makes goes to 127.0.0.1 (and fails) instead of the machine's resolver.
+
+    Codex 0.169 resolves raw.githubusercontent.com at every TUI start (announcement tip,
+    no config switch, proxy ignored); this keeps that on loopback. Needs root or
+    unprivileged user namespaces (then ``unshare -r``); returns None if neither works.
+    """
+    exe = shutil.which("unshare")
+    if exe is None:
+        return None
+    work_dir.mkdir(parents=True, exist_ok=True)
+    resolv, hosts = work_dir / "resolv.conf", work_dir / "hosts"
+    resolv.write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+    hosts.write_text("127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n")
+    for extra in ([], ["--map-root-user"]):
+        prefix = [exe, "--mount", *extra, "--", "/bin/sh", "-c", _JAIL_SCRIPT, "sh",
+                  str(resolv), str(hosts)]
+        probe = subprocess.run([*prefix, "/bin/cat", "/etc/resolv.conf"],
+                               capture_output=True, text=True, timeout=10)
+        if probe.returncode == 0 and "127.0.0.1" in probe.stdout:
+            return prefix
+    return None
+
+
 def strace_prefix(out_file: Path) -> list[str]:
-    """argv prefix recording every connect() of the CLI and its children (needs strace)."""
+    """argv prefix recording every connect()/send*() of the CLI and its children (needs
+    strace); AGENTD_STRACE_SET overrides the -e expression."""
     exe = shutil.which("strace")
     if exe is None:
         raise RuntimeError("strace not installed (apt-get install strace)")
-    return [exe, "-f", "-qq", "-e", "trace=connect", "-o", str(out_file)]
+    what = os.environ.get("AGENTD_STRACE_SET", "trace=connect,sendto,sendmsg,sendmmsg")
+    return [exe, "-f", "-qq", "-s", "128", "-e", what, "-o", str(out_file)]
 
 
-_CONNECT = re.compile(r'connect\(\d+, \{sa_family=(AF_INET6?|AF_UNIX)[^}]*?'
+_CONNECT = re.compile(r'(?:connect|sendto|sendmsg|sendmmsg)\(\d+, .{0,400}?'
+                      r'\{sa_family=(AF_INET6?|AF_UNIX)[^}]*?'
                       r'(?:sin6?_addr=inet_pton\(AF_INET6?, "([^"]+)"\)|'
                       r'inet_addr\("([^"]+)"\)|sun_path="([^"]*)")')
 
@@ -642,6 +685,31 @@ def strace_connects(out_file: Path) -> dict[str, int]:
         key = f"unix {path}" if fam == "AF_UNIX" else f"inet {a6 or a4}"
         counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+_SEND_BUF = re.compile(r'send(?:to|msg|mmsg)\(\d+, (?:\[?\{msg_hdr=\{.*?iov_base=)?'
+                       r'"((?:[^"\\]|\\.)*)"')
+
+
+def strace_dns_names(out_file: Path) -> list[str]:
+    """Host names the traced processes asked a DNS server for (decoded from the query
+    packets in an strace log made with :func:`strace_prefix`)."""
+    import codecs
+
+    try:
+        text = Path(out_file).read_text(errors="replace")
+    except FileNotFoundError:
+        return []
+    names: set[str] = set()
+    for m in _SEND_BUF.finditer(text):
+        raw = codecs.escape_decode(m.group(1).encode())[0]
+        q, labels, i = raw[12:], [], 0
+        while i < len(q) and 0 < q[i] < 64:
+            labels.append(q[i + 1:i + 1 + q[i]].decode("ascii", "replace"))
+            i += 1 + q[i]
+        if len(labels) > 1 and i < len(q) and q[i] == 0:
+            names.add(".".join(labels))
+    return sorted(names)
 
 
 def non_loopback(connects: dict[str, int]) -> list[str]:

@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
 """Drive the REAL Claude Code CLI offline, in a PTY, against tests/fakes/anthropic_api.py.
 
-    .venv/bin/python tests/realcli/try_claude.py [--repeat N] [--keep] [--answer 1|enter]
+    .venv/bin/python tests/realcli/try_claude.py [--repeat N] [--keep] [--tool bash|write]
+        [--answer 1|enter|4|esc] [--no-notification-wait] [--idle-ms MS] [--strace]
 
 One run:
   1. installs the pinned CLI if needed (tests/realcli/install.py);
-  2. starts FakeAnthropic scripted with [Bash("touch hello.txt"), "Created hello.txt."];
+  2. starts FakeAnthropic scripted with [Bash("touch hello.txt") or Write(hello.txt),
+     "Created hello.txt."];
   3. makes an isolated HOME + CLAUDE_CONFIG_DIR and a fresh git repo under a temp dir;
-  4. spawns ``claude --settings <hooks.json> --permission-mode manual "<prompt>"`` in a
-     120x40 PTY; the hooks (SessionStart, UserPromptSubmit, PreToolUse, PermissionRequest,
-     Notification, Stop, SessionEnd, PostToolUse) append their stdin JSON to hooks.jsonl;
+  4. spawns ``claude --settings <file> --permission-mode manual "<prompt>"`` in a 120x40
+     PTY, inside a mount namespace whose resolver is 127.0.0.1 (env.dns_jail_prefix). The
+     --settings file only holds hooks (SessionStart, UserPromptSubmit, PreToolUse,
+     PermissionRequest, PermissionDenied, Notification, PostToolUse, PostToolUseFailure,
+     Stop, StopFailure, SessionEnd), each appending its stdin JSON to hooks.jsonl;
   5. waits for the permission prompt on screen + the PermissionRequest hook, then for the
      Notification hook (notification_type "permission_prompt", fires ~6 s later);
-  6. answers with "1" (Yes), waits for hello.txt and the Stop hook;
+  6. answers "1" (Yes), waits for the Stop hook and hello.txt, then for the
+     Notification(idle_prompt) hook (after messageIdleNotifThresholdMs, set to 1 s here);
   7. types /exit, waits for the process to exit and the SessionEnd hook;
   8. kills by pid anything still alive in the CLI's session or carrying its HOME;
   9. prints the hook events in order with their JSON, the API requests and timings.
@@ -38,12 +43,16 @@ sys.path.insert(0, str(HERE.parent))
 import env as E  # noqa: E402
 import install  # noqa: E402
 
-from fakes.anthropic_api import FakeAnthropic, bash  # noqa: E402
+from fakes.anthropic_api import FakeAnthropic, bash, write  # noqa: E402
 
 HOOK_EVENTS = ["SessionStart", "UserPromptSubmit", "PreToolUse", "PermissionRequest",
-               "Notification", "PostToolUse", "Stop", "SessionEnd"]
+               "PermissionDenied", "Notification", "PostToolUse", "PostToolUseFailure", "Stop",
+               "StopFailure", "SessionEnd"]
 PROMPT = "Please create an empty file named hello.txt"
-PERMISSION_TEXT = "Do you want to proceed?"
+# Bash: "Do you want to proceed?"; Write: "Do you want to create hello.txt?"; both list
+# "❯ 1. Yes" ... and end with "Esc to cancel · Tab to amend".
+PERMISSION_TEXT = "Do you want to "
+PERMISSION_FOOTER = "Esc to cancel"
 
 
 class Step:
@@ -79,8 +88,9 @@ def run_once(args: argparse.Namespace, paths: dict[str, Path]) -> dict:
     hook_log = base / "hooks.jsonl"
     before = E.real_home_snapshot()
 
-    api = FakeAnthropic(turns=[bash("touch hello.txt", "Create hello.txt"),
-                               "Created hello.txt."]).start()
+    first = (write(str(repo.resolve() / "hello.txt"), "hello\n") if args.tool == "write"
+             else bash("touch hello.txt", "Create hello.txt"))
+    api = FakeAnthropic(turns=[first, "Created hello.txt."]).start()
     env = E.claude_env(home, api.url, project_dirs=[repo],
                        version=install.CLAUDE_CODE_VERSION,
                        idle_notification_ms=args.idle_ms)
@@ -89,6 +99,13 @@ def run_once(args: argparse.Namespace, paths: dict[str, Path]) -> dict:
     settings.write_text(json.dumps(E.claude_hook_settings(hook_log, HOOK_EVENTS), indent=2))
     argv = [str(paths["claude"]), "--settings", str(settings),
             "--permission-mode", "manual", PROMPT]
+    if not args.no_dns_jail:
+        jail = E.dns_jail_prefix(base / "jail")
+        if jail is None:
+            print("WARNING: no mount namespace (no root, no user namespaces): running "
+                  "claude with the machine's resolver")
+        else:
+            argv = jail + argv
     trace = base / "connect.strace"
     if args.strace:
         argv = E.strace_prefix(trace) + argv
@@ -100,8 +117,12 @@ def run_once(args: argparse.Namespace, paths: dict[str, Path]) -> dict:
     result: dict = {"base": str(base)}
     try:
         # -- 1. permission prompt
-        ok = agent.wait_for(lambda: PERMISSION_TEXT in agent.screen()
-                            and hooks_named(hook_log, "PermissionRequest"), args.timeout)
+        def prompt_up() -> bool:
+            scr = agent.screen()
+            return (PERMISSION_TEXT in scr and PERMISSION_FOOTER in scr
+                    and bool(hooks_named(hook_log, "PermissionRequest")))
+
+        ok = agent.wait_for(prompt_up, args.timeout)
         if not ok:
             failures.append("no permission prompt + PermissionRequest hook")
             show(agent, "timeout waiting for permission prompt")
@@ -117,7 +138,7 @@ def run_once(args: argparse.Namespace, paths: dict[str, Path]) -> dict:
                 failures.append("no Notification(permission_prompt) hook")
 
         # -- 2. answer it
-        agent.send("\r" if args.answer == "enter" else args.answer)
+        agent.send(args.answer)
         st.mark(f"answered the prompt with {args.answer!r}")
         if agent.wait_for(lambda: hooks_named(hook_log, "Stop"), args.timeout):
             st.mark("Stop hook fired (turn ended)")
@@ -179,6 +200,8 @@ def run_once(args: argparse.Namespace, paths: dict[str, Path]) -> dict:
         print("\n===== connect() targets (strace) =====")
         for k, n in sorted(conns.items()):
             print(f"{n:4d} x {k}")
+        print("DNS names looked up (answered by nobody: resolver is 127.0.0.1 in the jail):",
+              E.strace_dns_names(trace) or "none")
         if E.non_loopback(conns):
             failures.append(f"non-loopback connects: {E.non_loopback(conns)}")
     diff = E.snapshot_diff(before, E.real_home_snapshot())
@@ -201,7 +224,11 @@ def main() -> int:
     ap.add_argument("--cache", type=Path, default=None, help="CLI cache dir (install.py)")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
-    ap.add_argument("--answer", default="1", help='keys answering the prompt: "1" or "enter"')
+    ap.add_argument("--tool", choices=["bash", "write"], default="bash",
+                    help="tool the fake model calls: Bash(touch hello.txt) or Write(hello.txt)")
+    ap.add_argument("--answer", default="1",
+                    help='keys answering the prompt: 1 (Yes), enter, 4 (No), esc, or any '
+                         'string with \\x escapes')
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("--exit-timeout", type=float, default=15.0)
     ap.add_argument("--no-notification-wait", action="store_true",
@@ -211,8 +238,12 @@ def main() -> int:
                          "after Stop (-1: leave Claude's default and don't wait)")
     ap.add_argument("--strace", action="store_true",
                     help="run under strace -e connect and fail on non-loopback connects")
+    ap.add_argument("--no-dns-jail", action="store_true",
+                    help="don't confine name lookups to 127.0.0.1 (see env.dns_jail_prefix)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
+    args.answer = {"enter": "\r", "esc": "\x1b"}.get(
+        args.answer, args.answer.encode().decode("unicode_escape"))
     if args.idle_ms < 0:
         args.idle_ms = None
 
@@ -235,8 +266,9 @@ def main() -> int:
     for i, r in enumerate(results):
         status = "OK" if not r["failures"] else "FAIL: " + "; ".join(r["failures"])
         bad += bool(r["failures"])
-        steps = ", ".join(f"{w.split(' (')[0][:40]} +{d:.2f}s" for w, d, _ in r["marks"][1:])
-        print(f"run {i + 1}: {r['total']:.2f}s {status}\n    {steps}")
+        print(f"run {i + 1}: {r['total']:6.2f}s {status}")
+        for what, d, _ in r["marks"][1:]:
+            print(f"      +{d:5.2f}s  {what}")
     return 1 if bad else 0
 
 

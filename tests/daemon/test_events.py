@@ -1,0 +1,243 @@
+"""Events end to end: append_session_events, stream_events, attention, blocked detection."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentd.client.connection import Connection
+from agentd.errors import AgentdError
+from agentd.protocol.messages import Push
+from tests.helpers import AGENT, Env, wait_for
+
+
+def session_of(env: Env, name: str) -> str:
+    return str(env.task(name)["session"])
+
+
+def daemon(env: Env) -> Connection:
+    return Connection.open(env.root / "agentd.sock", timeout=30)
+
+
+def event_count(env: Env) -> int:
+    with env.db() as db:
+        return int(db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+
+def ev(summary: str = "step", kind: str = "progress", **extra: Any) -> dict[str, Any]:
+    return {"kind": kind, "summary": summary, **extra}
+
+
+@pytest.mark.parametrize("batch, needle", [
+    ([ev(), ev(kind="telepathy")], "event 1: field 'kind' has unknown kind 'telepathy'"),
+    ([ev(), {"summary": "no kind"}], "event 1: field 'kind' is required"),
+    ([ev(attention="urgent")], "event 0: field 'attention' must be one of"),
+    ([ev(summary="")], "event 0: field 'summary' is required"),
+    ([ev(colour="red")], "event 0: field 'colour' is unknown"),
+    ([ev(data=[1, 2])], "event 0: field 'data' must be an object"),
+    ([ev(data={"blob": "x" * 70000})], "event 0: field 'data' is larger than"),
+    ([ev(kind="usage", data={"tokens_in": -5})], "field 'data.tokens_in'"),
+    ([ev()] * 1001, "exceeds the limit of 1000"),
+    ([], "non-empty list"),
+    (["not an object"], "event 0: must be an object"),
+])
+def test_bad_batches_are_rejected_whole(env: Env, repo: Path, batch: list[Any],
+                                        needle: str) -> None:
+    env.ok("run", "--agent", "sleeper", "--name", "target", cwd=repo)
+    sid = session_of(env, "target")
+    before = event_count(env)
+    with daemon(env) as conn, pytest.raises(AgentdError) as err:
+        conn.request("append_session_events", {"session": sid, "events": batch})
+    assert needle in str(err.value)
+    assert "nothing stored" in str(err.value) or "events" in str(err.value)
+    assert event_count(env) == before
+    assert env.task("target")["tokens_in"] is None
+
+
+def test_oversized_frame_gets_an_error_and_the_daemon_lives(env: Env, repo: Path) -> None:
+    env.ok("run", "--agent", "sleeper", "--name", "target", cwd=repo)
+    import socket
+    import struct
+
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(str(env.root / "agentd.sock"))
+    s.sendall(struct.pack(">BI", 1, 64 * 1024 * 1024) + b"{")
+    s.settimeout(10)
+    reply = s.recv(65536)
+    assert b"exceeds" in reply
+    s.close()
+    assert env.status("target") == "running"  # the daemon still answers
+
+
+def test_unknown_session_and_request(env: Env, repo: Path) -> None:
+    env.ok("ls")
+    with daemon(env) as conn:
+        with pytest.raises(AgentdError, match="unknown session"):
+            conn.request("append_session_events", {"session": "nope", "events": [ev()]})
+        with pytest.raises(AgentdError, match="unknown request 'frobnicate'"):
+            conn.request("frobnicate", {})
+
+
+def test_batch_effects_usage_thread_artifacts_and_blocked(env: Env, repo: Path) -> None:
+    env.ok("run", "--agent", "sleeper", "--name", "worker", cwd=repo)
+    sid = session_of(env, "worker")
+    batch = [ev("hello", "message", data={"role": "assistant", "content": "hi"}),
+             ev("tokens", "usage", data={"tokens_in": 2300, "tokens_out": 900,
+                                         "cost_usd": 0.18, "model": "m"}),
+             ev("report", "artifact", data={"path": "report.txt", "type": "report"}),
+             ev("need a decision", "waiting")]
+    with daemon(env) as conn:
+        result = conn.request("append_session_events", {"session": sid, "events": batch})
+    assert result["count"] == 4 and result["last_id"] - result["first_id"] == 3
+    t = env.task("worker")
+    assert (t["tokens_in"], t["tokens_out"], t["cost_usd"]) == (2300, 900, 0.18)
+    assert t["status"] == "blocked"
+    assert (t["attention"], t["attention_summary"]) == ("action", "need a decision")
+    row = next(line for line in env.ok("ls").out.splitlines() if "worker" in line)
+    assert row.startswith("⚠ worker") and "2.3k/900" in row and "$0.18" in row
+    with env.db() as db:
+        assert db.execute("SELECT COUNT(*) FROM thread_entries").fetchone()[0] == 1
+        assert db.execute("SELECT path FROM artifacts").fetchone()[0] == "report.txt"
+    with daemon(env) as conn:
+        conn.request("append_session_events", {"session": sid, "events": [
+            ev("back at it", "resumed")]})
+    assert env.status("worker") == "running"
+    assert env.task("worker")["attention"] == "action"  # until acknowledged
+    assert "acknowledged worker (was action)" in env.ok("ack", "worker").out
+    assert env.task("worker")["attention"] is None
+
+
+def test_ls_puts_action_first_then_notice(env: Env, repo: Path) -> None:
+    for name in ("calm", "loud", "mid"):
+        env.ok("run", "--agent", "sleeper", "--name", name, cwd=repo)
+    with daemon(env) as conn:
+        for name, level in (("loud", "action"), ("mid", "notice")):
+            conn.request("append_session_events", {"session": session_of(env, name),
+                                                   "events": [ev(level, "notify",
+                                                                 attention=level)]})
+    env.ok("ack", "calm")
+    names = [t["name"] for t in env.ok("ls", "--json").json()]
+    assert names == ["loud", "mid", "calm"]
+
+
+def test_five_followers_see_every_event_once_in_order(env: Env, repo: Path) -> None:
+    env.ok("run", "--agent", "sleeper", "--name", "busy", cwd=repo)
+    sid = session_of(env, "busy")
+    start = env.ok("events", "--json").out.count("\n")
+    followers = [subprocess.Popen([*AGENT, "events", "--follow", "--json", "busy"],
+                                  env=env.env, stdout=subprocess.PIPE, text=True)
+                 for _ in range(5)]
+    try:
+        with daemon(env) as conn:
+            for b in range(20):
+                conn.request("append_session_events", {"session": sid, "events": [
+                    ev(f"e{b}-{i}") for i in range(50)]})
+        expected = [f"e{b}-{i}" for b in range(20) for i in range(50)]
+        for f in followers:
+            assert f.stdout is not None
+            seen: list[dict[str, Any]] = []
+            reader = threading.Thread(target=lambda f=f, seen=seen: [
+                seen.append(json.loads(line)) for line in f.stdout])  # type: ignore[union-attr]
+            reader.daemon = True
+            reader.start()
+            wait_for(lambda seen=seen: len([e for e in seen if e["kind"] == "progress"])
+                     >= 1000, 30, "1000 events at a follower")
+            progress = [e["summary"] for e in seen if e["kind"] == "progress"]
+            assert progress == expected
+            ids = [e["id"] for e in seen]
+            assert ids == sorted(set(ids))
+            assert len(seen) >= start
+    finally:
+        for f in followers:
+            f.kill()
+            f.wait(10)
+
+
+def test_follow_filters_by_attention(env: Env, repo: Path) -> None:
+    env.ok("run", "--agent", "sleeper", "--name", "quiet", cwd=repo)
+    sid = session_of(env, "quiet")
+    with daemon(env) as conn:
+        conn.request("append_session_events", {"session": sid, "events": [
+            ev("background"), ev("look", "notify", attention="notice"),
+            ev("act now", "notify", attention="action")]})
+    out = env.ok("events", "quiet", "--attention", "notice", "--json").out.splitlines()
+    summaries = [json.loads(line)["summary"] for line in out]
+    assert "background" not in summaries
+    assert summaries[-2:] == ["look", "act now"]
+    since = json.loads(out[-1])["id"]
+    assert env.ok("events", "--since", str(since)).out == ""
+
+
+def test_emit_from_inside_a_session(env: Env, repo: Path) -> None:
+    env.write_config(f'[agents.emitter]\ncommand = "{sys.executable}"\n'
+                     'args = ["-m", "agentd", "emit", "--attention", "action", "--data", '
+                     '"{\\"pr\\": 7}", "please", "review"]\nprompt = "none"\n')
+    env.ok("run", "--agent", "emitter", "--name", "em", cwd=repo)
+    env.wait_status("em", "completed")
+    events = [json.loads(line) for line in env.ok("events", "em", "--json").out.splitlines()]
+    notify = next(e for e in events if e["kind"] == "notify")
+    assert notify["attention"] == "action" and notify["summary"] == "please review"
+    assert notify["data"] == {"pr": 7}
+    r = env.agent("emit", "outside")
+    assert r.code != 0 and "managed session" in r.err
+
+
+def test_demo_agent_blocks_until_answered(env: Env, repo: Path) -> None:
+    env.ok("run", "--agent", "demo", "--name", "demo", "tidy up", cwd=repo)
+    t = env.wait_status("demo", "blocked")
+    assert t["attention"] == "action" and "keep the change" in t["attention_summary"]
+    assert t["tokens_in"] and t["cost_usd"]
+    env.ok("send-input", "demo", "--", "y")
+    env.wait_status("demo", "completed")
+    kinds = [json.loads(line)["kind"] for line in env.ok("events", "demo", "--json").out
+             .splitlines()]
+    for kind in ("task_created", "session_started", "message", "tool_call", "artifact",
+                 "usage", "waiting", "input_sent", "resumed", "result", "session_exited"):
+        assert kind in kinds, kind
+
+
+def test_screen_patterns_and_idle_detect_blocked(env: Env, repo: Path) -> None:
+    env.write_config('[agents.asker]\ncommand = "sh"\n'
+                     'args = ["-c", "echo working; sleep 0.5; printf \'Proceed? (y/n) \'; '
+                     'read a; echo thinking...; sleep 600"]\nprompt = "none"\n'
+                     'waiting_patterns = ["Proceed\\\\? \\\\(y/n\\\\)"]\n'
+                     'busy_patterns = ["thinking"]\n')
+    env.ok("run", "--agent", "asker", "--name", "asker", cwd=repo)
+    t = env.wait_status("asker", "blocked")
+    assert t["attention"] == "action" and "Proceed" in t["attention_summary"]
+    env.ok("send-input", "asker", "--", "y")
+    env.wait_status("asker", "running")
+    env.write_config('[agents.idler]\ncommand = "sh"\nargs = ["-c", "echo hi; sleep 600"]\n'
+                     'prompt = "none"\nidle_seconds = 1\n')
+    env.ok("run", "--agent", "idler", "--name", "idler", cwd=repo)
+    t = env.wait_status("idler", "blocked")
+    assert t["attention"] == "notice" and "no output for 1s" in t["attention_summary"]
+
+
+def test_on_attention_runs_a_command_with_the_event(env: Env, repo: Path) -> None:
+    out = env.root.parent / "attention.jsonl"
+    env.write_config(f'on_attention = "cat >> {out}"\n'
+                     '[agents.sleeper]\ncommand = "sleep"\nargs = ["600"]\nprompt = "none"\n')
+    env.ok("run", "--agent", "sleeper", "--name", "needy", cwd=repo)
+    with daemon(env) as conn:
+        conn.request("append_session_events", {"session": session_of(env, "needy"),
+                                               "events": [ev("help me", "waiting")]})
+    wait_for(lambda: out.exists() and "help me" in out.read_text(), 10, "on_attention")
+    event = json.loads(out.read_text().splitlines()[0])
+    assert event["task"] == "needy" and event["attention"] == "action"
+
+
+def test_stream_events_reply_and_pushes_over_the_protocol(env: Env, repo: Path) -> None:
+    env.ok("run", "--agent", "true", "--name", "t1", cwd=repo)
+    env.wait_status("t1", "completed")
+    with daemon(env) as conn:
+        result = conn.request("stream_events", {"task": "t1"})
+        pushes = list(conn.inbox)
+    assert all(isinstance(p, Push) and p.name == "event" for p in pushes)
+    assert result["last_id"] == pushes[-1].data["id"]  # type: ignore[union-attr]
