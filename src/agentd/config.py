@@ -43,11 +43,12 @@ class AgentSpec:
 def builtin_agents() -> dict[str, dict[str, Any]]:
     return {
         "claude": {"command": "claude", "hooks": "claude",
-                   "waiting_patterns": [r"Do you want to", r"❯ 1\. Yes", r"Esc to cancel"],
-                   "busy_patterns": [r"esc to interrupt"], "idle_seconds": 0},
+                   "waiting_patterns": [r"Do you want to \w+", r"Esc to cancel · Tab to amend"],
+                   "busy_patterns": [r"esc to interrupt"]},
         "codex": {"command": "codex", "hooks": "codex",
-                  "waiting_patterns": [r"Allow command\?", r"\(y\)es", r"Press enter to confirm"],
-                  "busy_patterns": [r"esc to interrupt", r"Working"]},
+                  "waiting_patterns": [r"Would you like to run the following command",
+                                       r"Press enter to confirm or esc to cancel"],
+                  "busy_patterns": [r"esc to interrupt"]},
         "gemini": {"command": "gemini", "args": ["-i"],
                    "waiting_patterns": [r"Allow execution", r"Waiting for user confirmation"],
                    "busy_patterns": [r"esc to cancel"]},

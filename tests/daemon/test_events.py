@@ -157,6 +157,8 @@ def test_five_followers_see_every_event_once_in_order(env: Env, repo: Path) -> N
         for f in followers:
             f.kill()
             f.wait(10)
+            if f.stdout is not None:
+                f.stdout.close()
 
 
 def test_follow_filters_by_attention(env: Env, repo: Path) -> None:

@@ -56,7 +56,10 @@ def claude_events(p: dict[str, Any], state_dir: Path | None) -> list[dict[str, A
                 {"kind": "tool_call", "summary": _tool_brief(p),
                  "data": {**data, "tool": p.get("tool_name"), "input": p.get("tool_input")}}]
     if name == "PostToolUse":
-        return [{"kind": "tool_result", "summary": f"{p.get('tool_name', 'tool')} finished",
+        # After a permission prompt this is the first sign the agent works again.
+        return [{"kind": "resumed", "summary": f"{p.get('tool_name', 'tool')} ran",
+                 "data": data},
+                {"kind": "tool_result", "summary": f"{p.get('tool_name', 'tool')} finished",
                  "data": {**data, "tool": p.get("tool_name"),
                           "output": _short(p.get("tool_response"), 2000)}}]
     if name == "Stop":
@@ -64,6 +67,10 @@ def claude_events(p: dict[str, Any], state_dir: Path | None) -> list[dict[str, A
         usage = claude_usage_since(p.get("transcript_path"), state_dir)
         if usage:
             events.append({"kind": "usage", "summary": "token usage", "data": usage})
+        last = p.get("last_assistant_message") or ""
+        if last:
+            events.append({"kind": "result", "attention": "info", "summary": _short(last),
+                           "data": {**data, "role": "assistant", "content": last}})
         events.append({"kind": "waiting", "attention": "notice",
                        "summary": "finished its turn; waiting for the next prompt",
                        "data": data})
@@ -80,6 +87,10 @@ def codex_events(p: dict[str, Any]) -> list[dict[str, Any]]:
     data = {"source": "codex-notify", "type": kind}
     if kind == "agent-turn-complete":
         last = p.get("last-assistant-message") or ""
+        if _is_title_thread(last):
+            # Codex names each new conversation in a side thread that also "completes".
+            return [{"kind": "progress", "summary": "Codex named the conversation",
+                     "data": data}]
         events: list[dict[str, Any]] = []
         if last:
             events.append({"kind": "result", "attention": "info", "summary": _short(last),
@@ -89,6 +100,14 @@ def codex_events(p: dict[str, Any]) -> list[dict[str, Any]]:
                        "data": data})
         return events
     return [{"kind": "notify", "summary": f"Codex: {kind or 'notification'}", "data": data}]
+
+
+def _is_title_thread(message: str) -> bool:
+    try:
+        parsed = json.loads(message)
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and set(parsed) == {"title"}
 
 
 def run_hook(agent: str, argv: list[str], stdin: IO[str]) -> int:

@@ -1,6 +1,7 @@
 """Blocked detection from the screen: per-agent `waiting_patterns`, `busy_patterns` and
 `idle_seconds` (config), checked against the screen model at most twice a second and only
-after new output. Edge-triggered: an event is produced only when the verdict changes."""
+after new output. A waiting pattern on screen means waiting; a busy pattern only vetoes the
+idle verdict. Edge-triggered: an event is produced only when the verdict changes."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ class ScreenWatch:
         text = "\n".join(lines())
         match = next((p.pattern for p in self.waiting if p.search(text)), None)
         busy = any(p.search(text) for p in self.busy)
-        if match and not busy:
+        if match:  # a question on screen wins over a busy indicator left beside it
             new, summary, attention = "waiting", f"screen shows {match!r}", "action"
         elif idle_due and not busy:
             new = "idle"

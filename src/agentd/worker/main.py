@@ -24,6 +24,7 @@ from agentd.worker import pty
 from agentd.worker.detect import ScreenWatch
 from agentd.worker.fanout import CONTROL, INTERACTIVE, READ_ONLY, Client
 from agentd.worker.logfile import RawLog
+from agentd.worker.queries import QUERY, answers
 from agentd.worker.report import report_events, report_exit
 from agentd.worker.screen import Screen
 
@@ -178,6 +179,10 @@ class Worker:
         self.screen.write(data)
         self.last_output = time.monotonic()
         self.watch.saw_output()
+        if self.interactive is None and QUERY.search(data):
+            reply = answers(data, lambda: self.screen.cursor()[:2])
+            if reply:
+                self.send_keys(reply)
         if self.clients:
             frame = codec.encode(Output(data))
             for c in list(self.clients.values()):

@@ -91,7 +91,9 @@ class Screen:
 
     def text(self) -> list[str]:
         self.catch_up()
-        return [line.rstrip() for line in self._vt.text()]
+        # view() is the screen being shown; text() would be the main one even while a
+        # program is on the alternate screen.
+        return [line.text.rstrip() for line in self._vt.view()]
 
     @property
     def app_cursor(self) -> bool:
