@@ -262,6 +262,9 @@ class Tasks:
         self.store.ack(task["id"], session["id"], "input_sent",
                        f"input sent to {task['name']}: {shown[:80]}",
                        {"text": text, "keys": keys, "enter": enter})
+        # An answer: the agent takes it from here. If it still waits, its hooks or the
+        # screen say so again.
+        self.store.apply(task["id"], "resume", "input sent")
         return {"name": task["name"], "session": session["id"], "bytes": sent}
 
     def _deliver(self, sid: str, text: str, keys: list[str], enter: bool) -> int:

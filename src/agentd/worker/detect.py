@@ -1,7 +1,8 @@
 """Blocked detection from the screen: per-agent `waiting_patterns`, `busy_patterns` and
 `idle_seconds` (config), checked against the screen model at most twice a second and only
 after new output. A waiting pattern on screen means waiting; a busy pattern only vetoes the
-idle verdict. Edge-triggered: an event is produced only when the verdict changes."""
+idle verdict; with busy patterns configured, "working again" needs one on screen.
+Edge-triggered: an event is produced only when the verdict changes."""
 
 from __future__ import annotations
 
@@ -38,6 +39,21 @@ class ScreenWatch:
             times.append(last_output + self.idle_seconds)
         return min(times) if times else None
 
+    @staticmethod
+    def _last(patterns: list[re.Pattern[str]], text: str) -> tuple[str | None, int]:
+        found, at = None, -1
+        for p in patterns:
+            for m in p.finditer(text):
+                if m.start() > at:
+                    found, at = p.pattern, m.start()
+        return found, at
+
+    def saw_input(self) -> None:
+        """The user typed: look again soon, and report a question still on screen anew."""
+        if self.state != "busy":
+            self.state = "busy"
+            self.dirty = True
+
     def check(self, now: float, last_output: float,
               lines: Callable[[], list[str]]) -> dict[str, Any] | None:
         """An event to report, when the verdict changed."""
@@ -48,15 +64,27 @@ class ScreenWatch:
             return None
         self.checked_at, self.dirty = now, False
         text = "\n".join(lines())
-        match = next((p.pattern for p in self.waiting if p.search(text)), None)
-        busy = any(p.search(text) for p in self.busy)
-        if match:  # a question on screen wins over a busy indicator left beside it
+        match, wait_at = self._last(self.waiting, text)
+        _, busy_at = self._last(self.busy, text)
+        busy = busy_at > wait_at  # whichever shows lower on the screen is the news
+        if busy:
+            match = None
+        summary, attention = "working again", "info"
+        if match:
             new, summary, attention = "waiting", f"screen shows {match!r}", "action"
-        elif idle_due and not busy:
+        elif busy:
+            new = "busy"
+        elif idle_due:
             new = "idle"
             summary, attention = f"no output for {self.idle_seconds:g}s", "notice"
+        elif self.state == "idle" or not self.busy:
+            # New output after idling, or a question gone from an agent with no busy
+            # indicator to look for: working again.
+            new = "busy"
         else:
-            new, summary, attention = "busy", "working again", "info"
+            # The question is gone but no busy indicator shows: leave the verdict to the
+            # agent's hooks (a Stop hook may just have said it waits for a new prompt).
+            new = self.state
         if new == self.state:
             return None
         was, self.state = self.state, new

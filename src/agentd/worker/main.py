@@ -375,6 +375,7 @@ class Worker:
         if isinstance(msg, Input):
             if c.mode != READ_ONLY and (c.mode == CONTROL or c is self.interactive):
                 self.send_keys(msg.data)
+                self.watch.saw_input()
             return
         if isinstance(msg, Invalid):
             self.reply(c, Failure(msg.id, "protocol", msg.reason))
@@ -465,6 +466,7 @@ class Worker:
         moment, so a TUI that batches fast input as a paste still sees it as a key."""
         data = b"".join(key_bytes(k, self.screen.app_cursor) for k in p.get("names", []))
         self.send_keys(data)
+        self.watch.saw_input()
         count = len(data)
         if p.get("enter"):
             self.send_keys(b"\r", delay=float(p.get("enter_delay", 0.1)))

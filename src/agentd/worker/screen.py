@@ -22,6 +22,7 @@ _TRACKED_MODES = (1000, 1002, 1003, 1004, 1005, 1006, 1015, 2004)
 _MODE_RE = re.compile(rb"\x1b\[\?([0-9;]+)([hl])")
 _KEYPAD_RE = re.compile(rb"\x1b([=>])")
 _REP_RE = re.compile(r"(.)\x1b\[(\d+)b")
+_SGR_COLON_RE = re.compile(r"\x1b\[[0-9;:]*:[0-9;:]*m")
 # Past this many unfed bytes the oldest are dropped: the emulator restarts from the tail.
 MAX_PENDING = 32 * 1024 * 1024
 
@@ -81,7 +82,10 @@ class Screen:
         """Bytes that repaint a terminal to this screen's exact state."""
         self.catch_up()
         dump = self._vt.dump().replace("\x9b", "\x1b[")
+        # Widely understood forms: repeated characters spelled out (REP is not universal),
+        # colours as 38;5;N / 38;2;R;G;B rather than avt's colon sub-parameters.
         dump = _REP_RE.sub(lambda m: m.group(1) * (int(m.group(2)) + 1), dump)
+        dump = _SGR_COLON_RE.sub(lambda m: m.group(0).replace(":", ";"), dump)
         modes = "".join(f"\x1b[?{m}{'h' if on else 'l'}" for m, on in sorted(self.modes.items()))
         keypad = "\x1b=" if self.keypad_app else "\x1b>"
         # Reset to a known state first: main screen, default modes, home, clear.
