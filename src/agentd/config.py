@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentd.errors import ConfigError
+from agentd.errors import ConfigError, UsageError
 
 PROMPT_MODES = ("arg", "type", "none")
 HOOK_KINDS = ("claude", "codex", "none")
@@ -218,6 +218,13 @@ def load(path: Path) -> Config:
         raise _fail(path, text, "", "default_agent", f"unknown agent {default!r}")
     if data.get("kill_grace_seconds", 0) < 0:
         raise _fail(path, text, "", "kill_grace_seconds", "must be zero or more")
+    if "detach_key" in data:
+        from agentd.keys import key_bytes
+
+        try:
+            key_bytes(data["detach_key"])
+        except UsageError as e:
+            raise _fail(path, text, "", "detach_key", str(e)) from None
     for key in ("log_max_bytes", "log_keep"):
         if key in data and data[key] < (1 if key == "log_keep" else 4096):
             raise _fail(path, text, "", key, "is too small")

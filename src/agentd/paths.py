@@ -12,6 +12,12 @@ from pathlib import Path
 
 # sun_path is 108 bytes on Linux, including the terminating NUL.
 MAX_SOCKET_PATH = 107
+# The longest socket under a root: sessions/<10 hex digits>.sock.
+LONGEST_SOCKET = len("/sessions/0123456789.sock")
+
+
+def root_too_long(root: Path) -> bool:
+    return len(str(root).encode()) + LONGEST_SOCKET > MAX_SOCKET_PATH
 
 
 def runtime_root(env: dict[str, str] | None = None) -> Path:
@@ -34,7 +40,7 @@ class Paths:
     @classmethod
     def resolve(cls, data_dir: str | None = None, root: Path | None = None) -> Paths:
         root = root or runtime_root()
-        data = Path(data_dir).expanduser().absolute() if data_dir else root
+        data = root / Path(data_dir).expanduser() if data_dir else root  # relative: to root
         return cls(root=root, data=data)
 
     @property

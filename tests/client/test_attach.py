@@ -213,3 +213,34 @@ def test_detach_from_another_terminal(env: Env, repo: Path, terminals: list[Term
     assert t.wait_exit() == 0
     assert env.agent("detach", "tui").code == 1  # nobody attached any more
 
+
+
+def test_run_attach_attaches_right_away(env: Env, repo: Path,
+                                        terminals: list[Terminal]) -> None:
+    env.write_config(f'[agents.tui]\ncommand = "{sys.executable}"\n'
+                     f'args = ["{PROGRAM}"]\nprompt = "none"\n')
+    t = Terminal([*AGENT, "run", "--attach", "--agent", "tui", "--name", "direct"], env.env,
+                 100, 30, cwd=repo)
+    terminals.append(t)
+    t.wait_text("size 100x30")  # the PTY took the size of the terminal it was run from
+    t.send("~")
+    assert t.wait_exit() == 0
+
+
+def test_attached_client_is_told_when_another_task_needs_action(
+        env: Env, repo: Path, terminals: list[Terminal]) -> None:
+    start_fullscreen(env, repo)
+    env.ok("run", "--agent", "sleeper", "--name", "other", cwd=repo)
+    t = attach(env, terminals, "tui")
+    t.wait_text("size 80x24")
+    from agentd.client.connection import Connection
+
+    with Connection.open(env.root / "agentd.sock", timeout=10) as conn:
+        conn.request("append_session_events", {
+            "session": env.task("other")["session"],
+            "events": [{"kind": "waiting", "summary": "needs a decision"}]})
+    wait_for(lambda: b"\x1b]9;agentd: other: needs a decision\x07" in t.raw, 10, "OSC 9")
+    assert b"\x1b]777;notify;agentd;other: needs a decision\x07" in t.raw
+    assert b"\x07\x1b]9;" in t.raw  # the bell rings first
+    t.send(DETACH)
+    t.wait_exit()

@@ -70,3 +70,18 @@ def test_send_input_to_ended_task_is_refused(env: Env, repo: Path) -> None:
     r = env.agent("send-input", "gone", "--", "hello")
     assert r.code != 0
     assert "has ended" in r.err
+
+
+def test_raw_log_is_capped_with_rotation(env: Env, repo: Path) -> None:
+    env.write_config('log_max_bytes = 8192\nlog_keep = 1\n[agents.chatty]\ncommand = "sh"\n'
+                     'args = ["-c", "i=0; while [ $i -lt 2000 ]; do echo line $i; '
+                     'i=$((i+1)); done"]\nprompt = "none"\n')
+    env.ok("run", "--agent", "chatty", "--name", "chatty", cwd=repo)
+    env.wait_status("chatty", "completed")
+    log = env.log_of("chatty")
+    rotated = log.with_name(log.name + ".1")
+    assert rotated.exists() and not log.with_name(log.name + ".2").exists()
+    assert log.stat().st_size < 8192 and rotated.stat().st_size >= 8192
+    lines = env.ok("logs", "chatty").out.splitlines()
+    assert lines[-1] == "line 1999"  # the newest output is kept
+    assert "line 0" not in lines  # the oldest has rotated away

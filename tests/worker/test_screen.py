@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from agentd.worker.queries import answers
 from agentd.worker.screen import Screen
 from tests.terminal import render
@@ -43,3 +45,15 @@ def test_terminal_query_answers() -> None:
     assert reply == (b"\x1b[3;5R\x1b[?62;22c\x1b[>1;10;0c"
                      b"\x1b]11;rgb:0000/0000/0000\x1b\\")
     assert answers(b"plain text", lambda: (0, 0)) == b""
+
+
+def test_log_files_lists_every_rotation_oldest_first(tmp_path: Path) -> None:
+    from agentd.worker.logfile import RawLog, log_files
+
+    log = RawLog(tmp_path / "s.log", max_bytes=10, keep=12)
+    for i in range(14):
+        log.write(b"%02d........\n" % i)
+    log.close()
+    files = log_files(tmp_path / "s.log")
+    assert [f.name for f in files][:2] == ["s.log.12", "s.log.11"]
+    assert b"".join(f.read_bytes() for f in files).startswith(b"02")

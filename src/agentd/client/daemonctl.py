@@ -10,7 +10,7 @@ from pathlib import Path
 
 from agentd.client.connection import Connection
 from agentd.errors import EXIT_CONFIG, ConfigError, DaemonError
-from agentd.paths import MAX_SOCKET_PATH, runtime_root
+from agentd.paths import LONGEST_SOCKET, MAX_SOCKET_PATH, root_too_long, runtime_root
 
 
 def socket_path() -> Path:
@@ -19,10 +19,10 @@ def socket_path() -> Path:
 
 def connect(start: bool = True, timeout: float | None = 60) -> Connection:
     path = socket_path()
-    if len(str(path).encode()) > MAX_SOCKET_PATH:
-        raise DaemonError(f"the runtime root {path.parent} is too long for a Unix socket "
-                          f"(at most {MAX_SOCKET_PATH - 12} bytes); set AGENTD_DIR to a "
-                          "shorter directory")
+    if root_too_long(path.parent):
+        raise DaemonError(f"the runtime root {path.parent} is too long for its Unix sockets "
+                          f"(at most {MAX_SOCKET_PATH - LONGEST_SOCKET} bytes); set "
+                          "AGENTD_DIR to a shorter directory")
     try:
         return Connection.open(path, timeout=timeout)
     except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError):

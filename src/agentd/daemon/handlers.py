@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from agentd import PROTOCOL_VERSION, __version__
 from agentd import status as lifecycle
 from agentd.daemon.events import LEVELS, validate_batch
-from agentd.errors import Conflict, TaskNotFound, UsageError
+from agentd.errors import TaskNotFound, UsageError
 from agentd.protocol.messages import Push
 
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ class Handlers:
     async def h_session_exited(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
         session = self.d.store.session(p["session"])
         if session is None:
-            raise Conflict(f"unknown session {p['session']!r}")
+            raise TaskNotFound(f"unknown session {p['session']!r}")
         recorded = self.d.store.finish_session(p["session"], p.get("exit_code"),
                                                str(p.get("reason", "exited")))
         return {"recorded": recorded}

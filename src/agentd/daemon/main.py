@@ -27,7 +27,7 @@ from agentd.daemon.store import Store
 from agentd.daemon.tasks import Tasks
 from agentd.errors import AgentdError, DaemonError
 from agentd.jsonlog import JsonLog
-from agentd.paths import MAX_SOCKET_PATH, Paths, runtime_root
+from agentd.paths import LONGEST_SOCKET, MAX_SOCKET_PATH, Paths, root_too_long, runtime_root
 
 RECONCILE_SECONDS = 5.0
 
@@ -58,8 +58,9 @@ class Daemon:
             self.sock = socket.socket(fileno=sock_fd)
             return
         self.paths.ensure()
-        if len(str(self.paths.socket)) > MAX_SOCKET_PATH:
-            raise DaemonError(f"socket path {self.paths.socket} is too long for a Unix socket; "
+        if root_too_long(self.paths.root):
+            raise DaemonError(f"the runtime root {self.paths.root} is too long for its Unix "
+                              f"sockets (at most {MAX_SOCKET_PATH - LONGEST_SOCKET} bytes); "
                               "set AGENTD_DIR to a shorter directory")
         self.lock_fd = os.open(self.paths.pidfile, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -87,6 +88,7 @@ class Daemon:
         os.pwrite(self.lock_fd, f"{self.pid}\n".encode(), 0)
 
     def startup(self) -> None:
+        os.umask(0o077)  # state.db, logs and specs are the user's alone
         self.write_pid()
         self.store = Store(self.paths.db)
         self.hub = Hub()
@@ -152,7 +154,12 @@ class Daemon:
             proc = await asyncio.create_subprocess_shell(
                 command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE, start_new_session=True)
-            _, err = await asyncio.wait_for(proc.communicate(payload), timeout=30)
+            try:
+                _, err = await asyncio.wait_for(proc.communicate(payload), timeout=30)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+                raise
             if proc.returncode:
                 self.log("warning", "on_attention command failed", task=row["task"],
                          command=command, code=proc.returncode, stderr=err.decode()[-500:])

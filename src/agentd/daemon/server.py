@@ -104,7 +104,10 @@ class Server:
             peer.send(Failure(msg.id, "error", f"internal error in {msg.name}: {e!r}; "
                                                "see logs/agentd.log"))
         else:
-            peer.send(Reply(msg.id, result))
+            try:
+                peer.send(Reply(msg.id, result))
+            except ValueError as e:  # larger than a frame may be
+                peer.send(Failure(msg.id, "error", f"reply to {msg.name} too large: {e}"))
 
     def broadcast(self, push: Push) -> None:
         for peer in list(self.peers):

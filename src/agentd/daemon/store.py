@@ -244,7 +244,7 @@ class Store:
             db.executemany("INSERT INTO events (task_id, session_id, ts, kind, attention, "
                            "summary, data) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             last = db.execute("SELECT last_insert_rowid()").fetchone()[0]
-            top = max(events, key=lambda e: (LEVELS[e.attention]))
+            top = max(reversed(events), key=lambda e: LEVELS[e.attention])  # latest of the top
             db.execute(
                 "UPDATE tasks SET attention = ?, attention_summary = ? WHERE id = ? AND "
                 "(attention IS NULL OR ? >= CASE attention WHEN 'info' THEN 0 "

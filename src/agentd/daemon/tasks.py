@@ -43,11 +43,12 @@ class Tasks:
     async def create(self, p: dict[str, Any]) -> dict[str, Any]:
         config: Config = self.load_config()
         agent = config.agent(p.get("agent") or config.default_agent)
-        prompt = " ".join(p.get("prompt") or [])
+        raw = p.get("prompt") or []
+        prompt = raw if isinstance(raw, str) else " ".join(str(x) for x in raw)
         env = {k: str(v) for k, v in (p.get("env") or {}).items()}
-        workspace = Path(p.get("workspace") or ".")
+        workspace = Path(p.get("workspace") or "")
         if not workspace.is_absolute():
-            raise UsageError("workspace must be an absolute path")
+            raise UsageError("'workspace' is required and must be an absolute path")
         name = p.get("name")
         if name is not None:
             names.validate(name)

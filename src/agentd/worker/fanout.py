@@ -43,21 +43,21 @@ class Client:
         self.queue(codec.encode(msg))
 
     def queue(self, frame: bytes) -> None:
-        if self.resync:
-            return
+        if self.resync and frame[0] != codec.JSON:
+            return  # output is replaced by the snapshot; replies and pushes still go
         self.frames.append(frame)
         self.queued += len(frame)
         if self.queued - self.offset > LIMIT:
             self._fall_behind()
 
     def _fall_behind(self) -> None:
-        keep = self.frames[0] if self.offset else None
-        self.frames.clear()
-        self.queued = 0
-        if keep is not None:
-            self.frames.append(keep)
-            self.queued = len(keep)
-        else:
+        """Drop queued output; keep a frame already half-sent, and replies and pushes."""
+        head = self.frames[0] if self.offset else None
+        kept = [f for i, f in enumerate(self.frames)
+                if (i == 0 and head is not None) or f[0] == codec.JSON]
+        self.frames = deque(kept)
+        self.queued = sum(len(f) for f in kept)
+        if head is None:
             self.offset = 0
         self.resync = True
 

@@ -34,7 +34,8 @@ class RawLog:
         os.close(self.fd)
 
 
-def log_files(path: Path, keep: int = 9) -> list[Path]:
-    """The log and its rotations, oldest first."""
-    files = [path.with_name(f"{path.name}.{n}") for n in range(keep, 0, -1)]
-    return [p for p in files if p.exists()] + ([path] if path.exists() else [])
+def log_files(path: Path) -> list[Path]:
+    """The log and its rotations (`<log>.1` is the newest rotation), oldest first."""
+    rotated = [p for p in path.parent.glob(f"{path.name}.*") if p.suffix[1:].isdigit()]
+    rotated.sort(key=lambda p: -int(p.suffix[1:]))
+    return rotated + ([path] if path.exists() else [])

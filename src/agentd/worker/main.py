@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from agentd.errors import AgentdError
+from agentd.jsonlog import JsonLog
 from agentd.keys import key_bytes
 from agentd.protocol import codec
 from agentd.protocol.messages import Failure, Input, Invalid, Output, Push, Reply, Request
@@ -38,6 +40,7 @@ class Worker:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
         self.sid: str = spec["session_id"]
+        self.jlog = JsonLog(Path(spec["log"]).parent / "agentd.log", f"worker-{self.sid}")
         self.sel = selectors.DefaultSelector()
         self.screen = Screen(spec["cols"], spec["rows"])
         self.log = RawLog(Path(spec["log"]), spec["log_max_bytes"], spec["log_keep"])
@@ -267,6 +270,9 @@ class Worker:
         else:
             reason = f"exited with code {code}"
         self.log.close()
+        self.jlog("info", f"agent {reason}", task=self.spec["task"], exit_code=code,
+                  by_user=self.killed_by_user,
+                  dropped_screen_bytes=self.screen.dropped)
         report_exit(self.spec, code, reason)
         for c in list(self.clients.values()):
             if c.attached:
@@ -326,7 +332,7 @@ class Worker:
                     return
 
     def push_to(self, c: Client, frame: bytes) -> None:
-        if c.resync:
+        if c.resync and frame[0] != codec.JSON:
             return  # it gets a snapshot once its socket drains
         was_idle = not c.frames
         c.queue(frame)
@@ -392,6 +398,9 @@ class Worker:
             return
         try:
             result = handler(c, msg.params)
+        except AgentdError as e:
+            self.reply(c, Failure(msg.id, e.code, e.message))
+            return
         except (KeyError, TypeError, ValueError) as e:
             self.reply(c, Failure(msg.id, "usage", f"bad parameters for {msg.name}: {e}"))
             return
@@ -422,6 +431,8 @@ class Worker:
                                "use 'agent attach --force' to take over, or --read-only")
             self.detach(self.interactive, "taken over by another client")
         c.mode = mode
+        if self.interactive is c and mode != INTERACTIVE:
+            self.interactive = None
         if mode == INTERACTIVE:
             self.interactive = c
             cols, rows = int(p.get("cols") or 0), int(p.get("rows") or 0)
@@ -505,10 +516,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         worker.spawn()
     except pty.SpawnError as e:
+        worker.jlog("error", "agent could not start", task=spec["task"], error=str(e))
         report_exit(spec, 127, str(e), failed_to_start=True)
         os.write(write_fd, (json.dumps({"error": str(e)}) + "\n").encode())
         return 127
     worker.listen()
+    worker.jlog("info", "session started", task=spec["task"], pid=worker.pid,
+                argv=spec["argv"], cwd=spec["cwd"])
     os.write(write_fd, (json.dumps({"worker_pid": os.getpid(), "agent_pid": worker.pid})
                         + "\n").encode())
     os.close(write_fd)
