@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from agentd.procs import pid_alive
+
 T = TypeVar("T")
 
 AGENT = [sys.executable, "-m", "agentd"]
@@ -31,19 +33,7 @@ def wait_for(cond: Callable[[], T], timeout: float = 15, what: str = "condition"
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
-def alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is not alive for our purposes.
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+alive = pid_alive  # a zombie is not alive for our purposes
 
 
 def kill_pid(pid: int | None, group: bool = False) -> None:

@@ -28,6 +28,17 @@ def _tool_brief(p: dict[str, Any]) -> str:
     return f"{tool}: {_short(detail, 80)}" if detail else str(tool)
 
 
+def turn_ended(last_message: str, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The agent finished its turn: its last message joins the thread, and it waits."""
+    events: list[dict[str, Any]] = []
+    if last_message:
+        events.append({"kind": "result", "attention": "info", "summary": _short(last_message),
+                       "data": {**data, "role": "assistant", "content": last_message}})
+    events.append({"kind": "waiting", "attention": "notice",
+                   "summary": "finished its turn; waiting for the next prompt", "data": data})
+    return events
+
+
 def claude_events(p: dict[str, Any], state_dir: Path | None) -> list[dict[str, Any]]:
     """Events for one Claude Code hook payload (hook_event_name says which hook)."""
     name = p.get("hook_event_name", "")
@@ -67,14 +78,7 @@ def claude_events(p: dict[str, Any], state_dir: Path | None) -> list[dict[str, A
         usage = claude_usage_since(p.get("transcript_path"), state_dir)
         if usage:
             events.append({"kind": "usage", "summary": "token usage", "data": usage})
-        last = p.get("last_assistant_message") or ""
-        if last:
-            events.append({"kind": "result", "attention": "info", "summary": _short(last),
-                           "data": {**data, "role": "assistant", "content": last}})
-        events.append({"kind": "waiting", "attention": "notice",
-                       "summary": "finished its turn; waiting for the next prompt",
-                       "data": data})
-        return events
+        return events + turn_ended(p.get("last_assistant_message") or "", data)
     if name == "SessionEnd":
         return [{"kind": "progress", "summary": f"Claude session ended ({p.get('reason')})",
                  "data": data}]
@@ -91,14 +95,7 @@ def codex_events(p: dict[str, Any]) -> list[dict[str, Any]]:
             # Codex names each new conversation in a side thread that also "completes".
             return [{"kind": "progress", "summary": "Codex named the conversation",
                      "data": data}]
-        events: list[dict[str, Any]] = []
-        if last:
-            events.append({"kind": "result", "attention": "info", "summary": _short(last),
-                           "data": {**data, "role": "assistant", "content": last}})
-        events.append({"kind": "waiting", "attention": "notice",
-                       "summary": "finished its turn; waiting for the next prompt",
-                       "data": data})
-        return events
+        return turn_ended(last, data)
     return [{"kind": "notify", "summary": f"Codex: {kind or 'notification'}", "data": data}]
 
 
