@@ -10,6 +10,7 @@ $(STAMP): pyproject.toml requirements.lock requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(PY) -m compileall -q src  # bytecode even where PYTHONDONTWRITEBYTECODE is set
 	touch $(STAMP)
 
 demo: $(STAMP)

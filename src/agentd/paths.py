@@ -10,26 +10,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-# sun_path is 108 bytes on Linux, including the terminating NUL.
-MAX_SOCKET_PATH = 107
-# The longest socket under a root: sessions/<10 hex digits>.sock.
-LONGEST_SOCKET = len("/sessions/0123456789.sock")
-
-
-def root_too_long(root: Path) -> bool:
-    return len(str(root).encode()) + LONGEST_SOCKET > MAX_SOCKET_PATH
+from agentd.root import runtime_root_str
 
 
 def runtime_root(env: dict[str, str] | None = None) -> Path:
-    env = dict(os.environ) if env is None else env
-    if env.get("AGENTD_DIR"):
-        return Path(env["AGENTD_DIR"]).expanduser().absolute()
-    if env.get("XDG_RUNTIME_DIR"):
-        return Path(env["XDG_RUNTIME_DIR"]) / "agentd"
-    uid = os.getuid()
-    if env.get("TMPDIR"):
-        return Path(env["TMPDIR"]) / f"agentd-{uid}"
-    return Path(f"/tmp/agentd-{uid}")
+    return Path(runtime_root_str(env))
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,9 @@ Inputs:
 
 from __future__ import annotations
 
-from typing import Final
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 RUNNING: Final = "running"
 BLOCKED: Final = "blocked"

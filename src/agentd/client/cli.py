@@ -9,15 +9,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
-from typing import Any
 
 from agentd import __version__
 from agentd.client import daemonctl
 from agentd.client import format as fmt
 from agentd.errors import EXIT_USAGE, AgentdError, UsageError
 from agentd.procs import wait_gone
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 EXAMPLES = """examples:
   agent run --name fix-tests "fix failing tests in auth service"
@@ -41,8 +43,10 @@ def print_json(obj: Any) -> None:
 
 
 def cmd_run(a: argparse.Namespace) -> int:
-    size = shutil.get_terminal_size((120, 40)) if sys.stdout.isatty() else os.terminal_size(
-        (120, 40))
+    try:
+        size = os.get_terminal_size(sys.stdout.fileno())
+    except (OSError, ValueError):
+        size = os.terminal_size((120, 40))  # not a terminal: a roomy default
     params = {"name": a.name, "agent": a.agent, "base": a.base,
               "workspace": os.path.abspath(a.workspace or os.getcwd()), "prompt": a.prompt,
               "env": dict(os.environ), "cols": size.columns, "rows": size.lines}
@@ -134,12 +138,39 @@ def cmd_daemon(a: argparse.Namespace) -> int:
 # -- parser --------------------------------------------------------------------------------
 
 
-def parser() -> argparse.ArgumentParser:
+COMMANDS = ("run", "ls", "kill", "diff", "daemon", "attach", "detach", "send-input", "logs",
+            "events", "emit", "ack", "hook")
+
+
+class _Skipped:
+    """Stands in for the parser of a subcommand not being run."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def set_defaults(self, **kwargs: Any) -> None:
+        pass
+
+
+class _OnlyOne:
+    """Builds the parser of one subcommand only: building all of them would cost `agent ls`
+    about as much as its whole request to the daemon."""
+
+    def __init__(self, sub: Any, only: str | None) -> None:
+        self.sub, self.only = sub, only
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        if self.only is None or name == self.only:
+            return self.sub.add_parser(name, **kwargs)
+        return _Skipped()
+
+
+def parser(only: str | None = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="agent", description="Run coding agents like processes, supervise them like jobs.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"agent {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub: Any = _OnlyOne(p.add_subparsers(dest="command", metavar="COMMAND"), only)
 
     r = sub.add_parser("run", help="start a task: branch, worktree and agent in a PTY",
                        epilog='example: agent run --name fix-tests "fix failing tests"')
@@ -193,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     if "--" in argv:
         cut = argv.index("--")
         argv, rest = argv[:cut], argv[cut + 1:]
-    args = parser().parse_args(argv)
+    only = argv[0] if argv and argv[0] in COMMANDS else None
+    args = parser(only).parse_args(argv)
     for field in ("text", "prompt"):
         if hasattr(args, field):
             setattr(args, field, getattr(args, field) + rest)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
+from typing import Any
 
 from agentd.client import daemonctl
 from agentd.client.connection import Connection
@@ -30,7 +30,7 @@ def cmd_detach(a: argparse.Namespace) -> int:
     with daemonctl.connect() as conn:
         info = conn.request("get_session", {"name": name})
     try:
-        with Connection.open(Path(info["socket"]), timeout=10) as conn:
+        with Connection.open(info["socket"], timeout=10) as conn:
             result = conn.request("detach", {"reason": "detached by 'agent detach'"})
     except OSError:
         result = {"detached": False}
@@ -54,6 +54,8 @@ def cmd_send_input(a: argparse.Namespace) -> int:
 
 
 def cmd_logs(a: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from agentd.client import logs
     from agentd.worker.logfile import log_files
 
@@ -69,7 +71,7 @@ def cmd_logs(a: argparse.Namespace) -> int:
     return logs.follow(path, a.raw, socket.exists, offset)
 
 
-def add_session_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_session_commands(sub: Any) -> None:
     at = sub.add_parser("attach", help="connect this terminal to a task's PTY (Ctrl-] detaches)",
                         epilog="example: agent attach fix-tests")
     at.add_argument("name", help="task name or session id")

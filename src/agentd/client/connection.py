@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import socket
 from collections import deque
-from pathlib import Path
-from types import TracebackType
-from typing import Any
 
-from agentd.errors import AgentdError, DaemonError, ProtocolError, from_wire
+from agentd.errors import DaemonError, ProtocolError, from_wire
 from agentd.protocol import codec
 from agentd.protocol.messages import Failure, Input, Invalid, Message, Push, Reply, Request
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from types import TracebackType
+    from typing import Any
 
 
 class Connection:
@@ -24,7 +27,7 @@ class Connection:
         self.next_id = 1
 
     @classmethod
-    def open(cls, path: Path, timeout: float | None = None) -> Connection:
+    def open(cls, path: str | Path, timeout: float | None = None) -> Connection:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(timeout)
         try:
@@ -86,6 +89,3 @@ class Connection:
         msg = self.recv()
         return msg if isinstance(msg, Push) else None
 
-
-def peer_error(exc: OSError, path: Path) -> AgentdError:
-    return DaemonError(f"cannot connect to {path}: {exc.strerror or exc}")

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
-import subprocess
 import sys
-from pathlib import Path
 
 from agentd.client.connection import Connection
 from agentd.errors import EXIT_CONFIG, ConfigError, DaemonError
-from agentd.paths import LONGEST_SOCKET, MAX_SOCKET_PATH, root_too_long, runtime_root
+from agentd.root import LONGEST_SOCKET, MAX_SOCKET_PATH, root_too_long, runtime_root_str
 
 
-def socket_path() -> Path:
-    return runtime_root() / "agentd.sock"
+def socket_path() -> str:
+    return os.path.join(runtime_root_str(), "agentd.sock")
 
 
 def connect(start: bool = True, timeout: float | None = 60) -> Connection:
     path = socket_path()
-    if root_too_long(path.parent):
-        raise DaemonError(f"the runtime root {path.parent} is too long for its Unix sockets "
+    root = os.path.dirname(path)
+    if root_too_long(root):
+        raise DaemonError(f"the runtime root {root} is too long for its Unix sockets "
                           f"(at most {MAX_SOCKET_PATH - LONGEST_SOCKET} bytes); set "
                           "AGENTD_DIR to a shorter directory")
     try:
@@ -30,7 +28,7 @@ def connect(start: bool = True, timeout: float | None = 60) -> Connection:
             raise DaemonError(f"agentd is not running (no daemon at {path})") from None
     except OSError as e:
         raise DaemonError(f"cannot connect to agentd at {path}: {e.strerror or e}") from None
-    start_daemon(path.parent)
+    start_daemon(root)
     try:
         return Connection.open(path, timeout=timeout)
     except OSError as e:
@@ -38,18 +36,21 @@ def connect(start: bool = True, timeout: float | None = 60) -> Connection:
                           f"{e.strerror or e}") from None
 
 
-def start_daemon(root: Path) -> None:
+def start_daemon(root: str) -> None:
     """Start agentd in the background, once, even when many clients race to do it."""
+    import fcntl
+    import subprocess
+
     try:
-        root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        lock = os.open(root / "agentd.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        os.makedirs(root, mode=0o700, exist_ok=True)
+        lock = os.open(os.path.join(root, "agentd.lock"), os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as e:
         raise DaemonError(f"cannot create the runtime root {root}: {e.strerror}; set "
                           "AGENTD_DIR to a directory you can create") from None
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:  # someone else may have started it while we waited for the lock
-            Connection.open(root / "agentd.sock", timeout=5).close()
+            Connection.open(os.path.join(root, "agentd.sock"), timeout=5).close()
             return
         except OSError:
             pass

@@ -66,7 +66,7 @@ def cmd_ack(a: argparse.Namespace) -> int:
     return 0
 
 
-def add_event_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_event_commands(sub: Any) -> None:
     ev = sub.add_parser("events", help="the event stream: what happened, who needs you",
                         epilog="examples: agent events --follow --attention action\n"
                                "          agent events fix-tests --json --since 100")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 from agentd.status import ICONS
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _COLOURS = {"running": "32", "blocked": "33", "completed": "32", "failed": "31",
             "killed": "90", "lost": "35", "action": "1;31", "notice": "1;33"}

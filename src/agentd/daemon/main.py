@@ -27,7 +27,8 @@ from agentd.daemon.store import Store
 from agentd.daemon.tasks import Tasks
 from agentd.errors import AgentdError, DaemonError
 from agentd.jsonlog import JsonLog
-from agentd.paths import LONGEST_SOCKET, MAX_SOCKET_PATH, Paths, root_too_long, runtime_root
+from agentd.paths import Paths, runtime_root
+from agentd.root import LONGEST_SOCKET, MAX_SOCKET_PATH, root_too_long
 
 RECONCILE_SECONDS = 5.0
 

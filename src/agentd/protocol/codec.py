@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import struct
-from typing import Any
 
 from agentd.protocol.messages import (
     Failure,
@@ -25,6 +24,10 @@ from agentd.protocol.messages import (
     Reply,
     Request,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 JSON, OUTPUT, INPUT = 0x01, 0x02, 0x03
 HEADER = struct.Struct(">BI")

@@ -31,7 +31,11 @@ from agentd.worker.report import report_events, report_exit
 from agentd.worker.screen import Screen
 
 READ_SIZE = 65536
-IDLE_SLICE = 256 * 1024  # emulator bytes fed per idle turn of the loop
+IDLE_SLICE = 16 * 1024  # emulator bytes fed per idle turn of the loop
+# Past INLINE bytes behind, the emulator waits for a QUIET pause in the output: during a
+# flood the loop only reads, logs and forwards (DESIGN §3), and the model catches up after.
+INLINE = 8 * 1024
+QUIET = 0.02
 SPEC_KEYS = ("session_id", "task", "argv", "env", "cwd", "cols", "rows", "socket", "log",
              "log_max_bytes", "log_keep", "prompt_mode", "prompt", "daemon_socket", "db")
 
@@ -116,7 +120,9 @@ class Worker:
 
     def timeout(self) -> float | None:
         if self.screen.behind:
-            return 0
+            if self.screen.behind <= INLINE:
+                return 0
+            return max(0.0, self.last_output + QUIET - time.monotonic())
         deadlines = [t for t, _ in self.kill_plan[:1]]
         deadlines += [t for t, _ in self.delayed_input[:1]]
         if self.prompt_at is not None:
@@ -153,7 +159,9 @@ class Worker:
         if self.exit_status is not None and self.pty_open:
             # The agent is gone; drain what is left, then hang up the PTY.
             self.read_pty(drain=True)
-        if self.screen.behind and not self.sel.select(0):
+        behind = self.screen.behind
+        if (behind and (behind <= INLINE or now - self.last_output >= QUIET)
+                and not self.sel.select(0)):
             self.screen.catch_up(IDLE_SLICE)
 
     # -- PTY -------------------------------------------------------------------------------
