@@ -148,6 +148,9 @@ class Handlers:
                 if rows:
                     await peer.drain()
                 else:
+                    # Everything committed so far was looked at (no await since the
+                    # query): a filtered follower must not rescan it on every commit.
+                    since = max(since, self.d.store.last_event_id())
                     await wake.wait()
         finally:
             self.d.hub.unsubscribe(wake)

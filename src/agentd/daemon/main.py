@@ -138,6 +138,9 @@ class Daemon:
             wake.clear()
             rows = self.store.events(since, min_level=2, limit=100)
             if not rows:
+                # Nothing to act on up to here (no await since the query, so no commit in
+                # between): never scan these events again.
+                since = self.store.last_event_id()
                 await wake.wait()
                 continue
             since = rows[-1]["id"]
