@@ -17,7 +17,6 @@ import sys
 import termios
 import tty
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from agentd.client import daemonctl
@@ -33,10 +32,11 @@ def detach_byte() -> bytes:
     """The detach key from config (default C-]). Read here, off the `agent ls` path."""
     from agentd.keys import key_bytes
 
-    path = Path(daemonctl.socket_path()).parent / "config.toml"
+    path = os.path.join(os.path.dirname(daemonctl.socket_path()), "config.toml")
     try:
-        text = path.read_text()
-    except OSError:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError):
         text = ""
     if "detach_key" not in text:  # the usual case: no TOML parser to import (≈ 6 ms)
         return key_bytes("C-]")
