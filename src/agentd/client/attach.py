@@ -17,12 +17,15 @@ import sys
 import termios
 import tty
 from collections.abc import Iterator
-from typing import Any
 
 from agentd.client import daemonctl
 from agentd.client.connection import Connection
 from agentd.errors import AgentdError, Conflict, DaemonError
 from agentd.protocol.messages import Failure, Output, Push, Reply, Request
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 RESTORE = (b"\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1005l\x1b[?1006l\x1b[?1015l"
            b"\x1b[?1004l\x1b[?2004l\x1b[?1l\x1b>\x1b[?25h\x1b[m\x1b[?1049l")
@@ -101,27 +104,22 @@ def attach(name: str, read_only: bool, force: bool) -> int:
         raise DaemonError(f"cannot reach the session of {info['name']} at {info['socket']}: "
                           f"{e.strerror or e}; see 'agent logs {info['name']}'") from None
     mode = "read-only" if read_only else "interactive"
-    with conn, daemonctl.connect(timeout=10) as events:
+    with conn:
         conn.request("attach", {"mode": mode, "force": force, "cols": cols, "rows": rows})
-        # Tasks that need the user ring the bell here too, whichever task this is.
-        events.request("stream_events", {"follow": True, "attention": "action",
-                                         "from_now": True})
-        session = Session(conn, info["name"], in_fd, out_fd, read_only, events)
-        code = session.run()
+        session = Session(conn, info["name"], in_fd, out_fd, read_only)
         try:
-            events.request("client_detached", {"name": info["name"],
-                                               "session": info["session"],
-                                               "reason": session.reason})
-        except (OSError, AgentdError):
-            pass  # the daemon may be restarting; the session is what matters
+            code = session.run()
+        finally:
+            session.close_events(info["session"])
         return code
 
 
 class Session:
     def __init__(self, conn: Connection, name: str, in_fd: int, out_fd: int,
-                 read_only: bool, events: Connection) -> None:
+                 read_only: bool) -> None:
         self.conn = conn
-        self.events: Connection | None = events
+        self.events: Connection | None = None
+        self.events_tried = False
         self.reason = "detached"
         self.name = name
         self.in_fd, self.out_fd = in_fd, out_fd
@@ -140,53 +138,92 @@ class Session:
         return self.report(outcome)
 
     def loop(self) -> Push | None:
-        sock = self.conn.sock
-        stdin_open = True
+        sock = self.conn.sock.fileno()
+        poller = select.poll()  # registered once: no fd lists rebuilt per keystroke
+        for fd in (sock, self.winch_r, self.in_fd):
+            poller.register(fd, select.POLLIN)
         while True:
-            # Messages already decoded come first.
+            # Messages already decoded come first; consecutive output is written at once.
             while self.conn.inbox:
-                done = self.on_message(self.conn.inbox.popleft())
+                done = self.on_messages()
                 if done is not None:
                     return done
-            fds: list[Any] = [sock, self.winch_r] + ([self.in_fd] if stdin_open else [])
-            if self.events is not None:
-                fds.append(self.events.sock)
-            ready, _, _ = select.select(fds, [], [])
-            if self.events is not None and self.events.sock in ready:
-                self.on_events()
-            if self.winch_r in ready:
-                os.read(self.winch_r, 64)
-                if not self.read_only:
-                    cols, rows = window_size(self.out_fd)
-                    self.send_request("resize", {"cols": cols, "rows": rows})
-            if self.in_fd in ready:
-                data = os.read(self.in_fd, 4096)
-                if not data:
-                    stdin_open = False
-                elif self.on_keys(data):
-                    return None
-            if sock in ready:
-                data = sock.recv(262144)
-                if not data:
-                    return Push("lost", {"reason": "the session worker closed the connection"})
-                self.conn.inbox.extend(self.conn.decoder.feed(data))  # type: ignore[arg-type]
+            if not self.events_tried:
+                self.open_events(poller)  # after the first paint: it must not delay it
+            for fd, _ in poller.poll():
+                if fd == sock:
+                    data = self.conn.sock.recv(262144)
+                    if not data:
+                        return Push("lost", {"reason": "the session worker closed the "
+                                                       "connection"})
+                    self.conn.inbox.extend(self.conn.decoder.feed(data))  # type: ignore[arg-type]
+                elif fd == self.in_fd:
+                    data = os.read(self.in_fd, 4096)
+                    if not data:
+                        poller.unregister(self.in_fd)
+                    elif self.on_keys(data):
+                        return None
+                elif fd == self.winch_r:
+                    os.read(self.winch_r, 64)
+                    if not self.read_only:
+                        cols, rows = window_size(self.out_fd)
+                        self.send_request("resize", {"cols": cols, "rows": rows})
+                elif (self.events is not None and fd == self.events.sock.fileno()
+                      and not self.on_events()):
+                    poller.unregister(fd)
 
-    def on_events(self) -> None:
-        """A task needs the user: bell, plus OSC 9 and OSC 777 desktop notifications."""
+    def on_messages(self) -> Push | None:
+        inbox = self.conn.inbox
+        if isinstance(inbox[0], Output):
+            chunks: list[bytes] = []
+            while inbox and isinstance(inbox[0], Output):
+                out = inbox.popleft()
+                assert isinstance(out, Output)
+                chunks.append(out.data)
+            write_all(self.out_fd, b"".join(chunks))
+            return None
+        return self.on_message(inbox.popleft())
+
+    def open_events(self, poller: Any) -> None:
+        """Tasks that need the user ring the bell here too, whichever task this is."""
+        self.events_tried = True
+        try:
+            self.events = daemonctl.connect(start=False, timeout=10)
+            self.events.request("stream_events", {"follow": True, "attention": "action",
+                                                  "from_now": True})
+        except (OSError, AgentdError):
+            self.events = None  # no daemon right now: attach goes on without the bell
+            return
+        poller.register(self.events.sock.fileno(), select.POLLIN)
+
+    def close_events(self, session: str) -> None:
+        try:
+            conn = self.events or daemonctl.connect(start=False, timeout=5)
+            with conn:
+                conn.request("client_detached", {"name": self.name, "session": session,
+                                                 "reason": self.reason})
+        except (OSError, AgentdError):
+            pass  # the daemon may be restarting; the session is what matters
+
+    def on_events(self) -> bool:
+        """A task needs the user: bell, plus OSC 9 and OSC 777 desktop notifications.
+        False when the daemon went away (attach goes on without it)."""
         assert self.events is not None
         try:
             data = self.events.sock.recv(65536)
         except OSError:
             data = b""
         if not data:
-            self.events = None  # the daemon went away; attach goes on without it
-            return
+            self.events.close()
+            self.events = None
+            return False
         for msg in self.events.decoder.feed(data):
             if isinstance(msg, Push) and msg.name == "event":
                 text = f"{msg.data.get('task')}: {msg.data.get('summary')}"
                 text = "".join(ch for ch in text if ch.isprintable())[:200]
                 write_all(self.out_fd, f"\a\x1b]9;agentd: {text}\x07"
                                        f"\x1b]777;notify;agentd;{text}\x07".encode())
+        return True
 
     def send_request(self, name: str, params: dict[str, Any]) -> None:
         self.conn.send(Request(self.conn.next_id, name, params))

@@ -6,7 +6,6 @@ imported on the path of `agent ls` and `agent send-input`.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -19,6 +18,7 @@ from agentd.procs import wait_gone
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from typing import Any
 
 EXAMPLES = """examples:
@@ -166,6 +166,8 @@ class _OnlyOne:
 
 
 def parser(only: str | None = None) -> argparse.ArgumentParser:
+    import argparse
+
     p = argparse.ArgumentParser(
         prog="agent", description="Run coding agents like processes, supervise them like jobs.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -216,8 +218,22 @@ def parser(only: str | None = None) -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+def fast_path(argv: list[str]) -> Any:
+    """The plain forms of the commands that must start instantly skip argparse (its import
+    and parser cost more than the rest of `agent ls`)."""
+    from types import SimpleNamespace
+
+    if argv == ["ls"]:
+        return SimpleNamespace(command="ls", all=False, json=False, fn=cmd_ls)
+    if len(argv) == 2 and argv[0] == "attach" and not argv[1].startswith("-"):
+        from agentd.client.commands import cmd_attach
+
+        return SimpleNamespace(command="attach", name=argv[1], read_only=False, force=False,
+                               fn=cmd_attach)
+    return None
+
+
+def parse(argv: list[str]) -> Any:
     # Everything after the first "--" is free text (argparse mishandles "--" after a
     # subcommand's positionals), appended to the command's text or prompt.
     rest: list[str] = []
@@ -231,10 +247,17 @@ def main(argv: list[str] | None = None) -> int:
             setattr(args, field, getattr(args, field) + rest)
     if args.command is None:
         if sys.stdin.isatty() and sys.stdout.isatty():
-            args = parser().parse_args(["ls"])
-        else:
-            parser().print_help()
-            return 0
+            return parser("ls").parse_args(["ls"])
+        parser().print_help()
+        return None
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = fast_path(argv) or parse(argv)
+    if args is None:
+        return 0
     try:
         return int(args.fn(args))
     except AgentdError as e:

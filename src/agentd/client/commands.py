@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import os
-from typing import Any
 
 from agentd.client import daemonctl
 from agentd.client.connection import Connection
 from agentd.errors import UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
 
 
 def session_name(name: str | None) -> str:

@@ -119,6 +119,9 @@ class Worker:
         return self.finish()
 
     def timeout(self) -> float | None:
+        if not (self.screen.behind or self.kill_plan or self.delayed_input or self.watch.active
+                or self.prompt_at is not None or self.exit_status is not None):
+            return None  # the usual case: nothing scheduled
         if self.screen.behind:
             if self.screen.behind <= INLINE:
                 return 0
@@ -139,6 +142,9 @@ class Worker:
         return max(0.0, min(deadlines) - time.monotonic())
 
     def timers(self) -> None:
+        if not (self.screen.behind or self.kill_plan or self.delayed_input or self.watch.active
+                or self.prompt_at is not None or self.exit_status is not None):
+            return
         now = time.monotonic()
         while self.kill_plan and self.kill_plan[0][0] <= now:
             _, sig = self.kill_plan.pop(0)
@@ -186,19 +192,25 @@ class Worker:
                 return
 
     def output(self, data: bytes) -> None:
-        self.log.write(data)
-        self.screen.write(data)
-        self.last_output = time.monotonic()
-        self.watch.saw_output()
-        if self.interactive is None and QUERY.search(data):
-            reply = answers(data, lambda: self.screen.cursor()[:2])
-            if reply:
-                self.send_keys(reply)
-        if self.clients:
+        if self.clients:  # the people watching first: latency
             frame = codec.encode(Output(data))
             for c in list(self.clients.values()):
                 if c.attached:
                     self.push_to(c, frame)
+        self.log.write(data)
+        self.screen.write(data)
+        self.last_output = time.monotonic()
+        self.watch.saw_output()
+        if self.screen.behind <= INLINE:
+            self.screen.catch_up()  # a little output: cheaper now than another loop turn
+        if self.interactive is None:
+            # A program that asks the terminal something waits for the answer, so the
+            # question ends its write: only the tail needs a look.
+            tail = data[-64:]
+            if QUERY.search(tail):
+                reply = answers(tail, lambda: self.screen.cursor()[:2])
+                if reply:
+                    self.send_keys(reply)
 
     def close_pty(self) -> None:
         if not self.pty_open:
