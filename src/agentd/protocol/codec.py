@@ -129,8 +129,12 @@ class Decoder:
     def feed(self, data: bytes) -> list[Message | Invalid]:
         if self._dead:
             return []
-        buf = self._buf
-        buf += data
+        if self._buf:
+            self._buf += data
+            buf: bytes | bytearray = self._buf
+        else:
+            buf = data  # the common case: parse the received bytes without copying them
+        view = memoryview(buf)
         out: list[Message | Invalid] = []
         pos, end = 0, len(buf)
         while end - pos >= 5:
@@ -139,11 +143,12 @@ class Decoder:
                 self._dead = True
                 out.append(Invalid(f"frame of {length} bytes exceeds the "
                                    f"{self.max_payload}-byte limit", fatal=True))
-                buf.clear()
+                view.release()
+                self._buf = bytearray()
                 return out
             if end - pos - 5 < length:
                 break
-            payload = bytes(buf[pos + 5 : pos + 5 + length])
+            payload = view[pos + 5 : pos + 5 + length].tobytes()  # the one copy
             pos += 5 + length
             if kind == OUTPUT:
                 out.append(Output(payload))
@@ -153,5 +158,7 @@ class Decoder:
                 out.append(_from_json(payload))
             else:
                 out.append(Invalid(f"unknown frame type 0x{kind:02x}"))
-        del buf[:pos]
+        rest = view[pos:].tobytes() if pos < end else b""
+        view.release()
+        self._buf = bytearray(rest)
         return out

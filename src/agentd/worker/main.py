@@ -31,6 +31,7 @@ from agentd.worker.report import report_events, report_exit
 from agentd.worker.screen import Screen
 
 READ_SIZE = 65536
+COALESCE = 65536  # bytes gathered from consecutive PTY reads into one output batch
 IDLE_SLICE = 16 * 1024  # emulator bytes fed per idle turn of the loop
 # Past INLINE bytes behind, the emulator waits for a QUIET pause in the output: during a
 # flood the loop only reads, logs and forwards (DESIGN §3), and the model catches up after.
@@ -173,6 +174,11 @@ class Worker:
     # -- PTY -------------------------------------------------------------------------------
 
     def read_pty(self, drain: bool = False) -> None:
+        """Read what the PTY has. The kernel hands out ~4 KB per read; reads are gathered
+        up to COALESCE bytes so a flood costs one log write and one frame per client per
+        batch, while a lone keystroke echo still goes out at once."""
+        batch: list[bytes] = []
+        size = 0
         while True:
             try:
                 data = os.read(self.master, READ_SIZE)
@@ -180,6 +186,14 @@ class Worker:
                 data = None
             except OSError:  # EIO: the slave side is closed
                 data = b""
+            if data:
+                batch.append(data)
+                size += len(data)
+                if drain or size < COALESCE:
+                    continue
+            if batch:
+                self.output(batch[0] if len(batch) == 1 else b"".join(batch))
+                batch, size = [], 0
             if data is None:
                 if drain and self.exit_status is not None:
                     self.close_pty()
@@ -187,7 +201,6 @@ class Worker:
             if not data:
                 self.close_pty()
                 return
-            self.output(data)
             if not drain:
                 return
 

@@ -24,7 +24,7 @@ _KEYPAD_RE = re.compile(rb"\x1b([=>])")
 _REP_RE = re.compile(r"(.)\x1b\[(\d+)b")
 _SGR_COLON_RE = re.compile(r"\x1b\[[0-9;:]*:[0-9;:]*m")
 # Past this many unfed bytes the oldest are dropped: the emulator restarts from the tail.
-MAX_PENDING = 32 * 1024 * 1024
+MAX_PENDING = 4 * 1024 * 1024  # feeding this much takes ~70 ms: the worst attach stall
 
 
 class Screen:
