@@ -15,10 +15,15 @@ class RawLog:
         self.size = os.fstat(self.fd).st_size
 
     def write(self, data: bytes) -> None:
-        os.write(self.fd, data)
-        self.size += len(data)
-        if self.size >= self.max_bytes:
+        """Append; a file never grows past max_bytes (a large write is split)."""
+        while self.size + len(data) >= self.max_bytes:
+            room = self.max_bytes - self.size
+            os.write(self.fd, data[:room])
+            data = data[room:]
             self.rotate()
+        if data:
+            os.write(self.fd, data)
+            self.size += len(data)
 
     def rotate(self) -> None:
         os.close(self.fd)
