@@ -1,5 +1,5 @@
 """Bring in the real programs some tests and benchmarks use, from the package registries:
-tmux, vim, dtach (Debian) and the pinned Claude Code and Codex CLIs (npm). Whatever cannot
+tmux, vim, dtach and npm (Debian) and the pinned Claude Code and Codex CLIs (npm). Whatever cannot
 be had is reported here; the tests that need it are then skipped with the reason."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEBIAN = {"tmux": "tmux", "vim": "vim", "dtach": "dtach"}
+DEBIAN = {"tmux": "tmux", "vim": "vim", "dtach": "dtach", "npm": "npm"}
 BENCH_DEBIAN = {"abduco": "abduco"}
 
 
@@ -35,7 +35,9 @@ def apt_install(packages: list[str]) -> str | None:
 
 def main() -> int:
     bench = "--bench" in sys.argv
-    wanted = {**DEBIAN, **(BENCH_DEBIAN if bench else {})}
+    wanted = {**DEBIAN, **BENCH_DEBIAN} if bench else dict(DEBIAN)
+    if bench:
+        del wanted["npm"]  # the real agent CLIs are for tests only
     missing = [pkg for cmd, pkg in wanted.items() if shutil.which(cmd) is None]
     if missing:
         why = apt_install(missing)
