@@ -43,8 +43,9 @@ def main() -> int:
         why = apt_install(missing)
         for cmd in wanted:
             if shutil.which(cmd) is None:
+                users = "benchmark anchors" if bench else "tests"
                 print(f"test tools: {cmd} unavailable ({why or 'not in the package index'}); "
-                      "tests that need it will be skipped")
+                      f"{users} that need it will be skipped")
     if not bench:
         sys.path.insert(0, str(ROOT))
         from tests.realcli import install

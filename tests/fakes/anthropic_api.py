@@ -32,13 +32,13 @@ Every request of any method/path is recorded in :attr:`FakeAnthropic.log`; bodie
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.fakes.server import FakeServer, JsonHandler
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
 
@@ -111,7 +111,8 @@ def _last_user_has_tool_result(body: dict[str, Any]) -> bool:
     return False
 
 
-class FakeAnthropic:
+class FakeAnthropic(FakeServer):
+    name = "FakeAnthropic"
     """Scriptable fake of ``api.anthropic.com`` bound to 127.0.0.1."""
 
     MAIN_TOOLS = frozenset({"Bash", "Write", "Edit", "Read", "Glob", "Grep"})
@@ -135,74 +136,14 @@ class FakeAnthropic:
         self._is_main = is_main or self._default_is_main
         # "METHOD /path" or "/path" -> (status, json body). Checked before the built-in routes.
         self.extra_routes = dict(extra_routes or {})
-        self.log: list[Request] = []
-        self.lock = threading.Lock()
-        self.main_served = threading.Condition(self.lock)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     # ---------------------------------------------------------------- public API
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "call start() first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
     @property
     def requests(self) -> list[Any]:
         """Bodies of every ``POST /v1/messages`` received, main loop and side queries."""
         with self.lock:
             return [r.body for r in self.log if r.path == "/v1/messages" and r.method == "POST"]
-
-    @property
-    def main_requests(self) -> list[Request]:
-        with self.lock:
-            return [r for r in self.log if r.kind == "main"]
-
-    @property
-    def paths(self) -> list[str]:
-        with self.lock:
-            return [f"{r.method} {r.path}" for r in self.log]
-
-    def start(self) -> FakeAnthropic:
-        fake = self
-
-        class Handler(_Handler):
-            owner = fake
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="FakeAnthropic", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeAnthropic:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def wait_main_requests(self, n: int, timeout: float = 30.0) -> bool:
-        """Block until at least ``n`` main-loop requests have been answered."""
-        deadline = time.monotonic() + timeout
-        with self.main_served:
-            while sum(1 for r in self.log if r.kind == "main") < n:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self.main_served.wait(left)
-            return True
 
     # ---------------------------------------------------------------- decisions
     def _default_is_main(self, body: dict[str, Any]) -> bool:
@@ -285,54 +226,9 @@ class FakeAnthropic:
         return ev
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     owner: FakeAnthropic
-    protocol_version = "HTTP/1.1"
     server_version = "FakeAnthropic/1.0"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
-        pass
-
-    # every method goes through _handle
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_PATCH(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
-    def do_HEAD(self) -> None:
-        self._handle()
-
-    def _read_body(self) -> Any:
-        n = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(n) if n else b""
-        if not raw:
-            return None
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return raw.decode("utf-8", "replace")
-
-    def _json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("request-id", "req_" + uuid.uuid4().hex[:24])
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
 
     def _sse(self, events: list[tuple[str, dict[str, Any]]]) -> None:
         self.send_response(200)
@@ -380,8 +276,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._sse(o.sse_events(msg))
             else:
                 self._json(200, msg)
-            with o.main_served:
-                o.main_served.notify_all()
+            with o.served:
+                o.served.notify_all()
             return
 
         req.kind = "other"
@@ -401,3 +297,6 @@ __all__ = [
     "tool_use",
     "write",
 ]
+
+
+FakeAnthropic.handler = _Handler

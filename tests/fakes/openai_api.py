@@ -35,13 +35,13 @@ output_tokens_details.reasoning_tokens, total_tokens}. A stream that ends withou
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.fakes.server import FakeServer, JsonHandler
 
 DEFAULT_MODEL = "gpt-fake-codex"
 
@@ -179,7 +179,8 @@ def model_output_runs(input_items: list[Any]) -> int:
     return runs
 
 
-class FakeOpenAI:
+class FakeOpenAI(FakeServer):
+    name = "FakeOpenAI"
     """Scriptable fake of the OpenAI Responses API bound to 127.0.0.1.
 
     ``url`` is ``http://127.0.0.1:PORT``; Codex wants ``url + "/v1"`` as the provider base_url.
@@ -205,17 +206,7 @@ class FakeOpenAI:
         self._is_main = is_main or default_is_main
         self.models = models or [model]
         self.extra_routes = dict(extra_routes or {})
-        self.log: list[Request] = []
-        self.lock = threading.Lock()
-        self.served = threading.Condition(self.lock)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "call start() first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        super().__init__()
 
     @property
     def requests(self) -> list[Any]:
@@ -223,54 +214,6 @@ class FakeOpenAI:
         with self.lock:
             return [r.body for r in self.log if r.method == "POST"
                     and r.path.endswith("/responses")]
-
-    @property
-    def main_requests(self) -> list[Request]:
-        with self.lock:
-            return [r for r in self.log if r.kind == "main"]
-
-    @property
-    def paths(self) -> list[str]:
-        with self.lock:
-            return [f"{r.method} {r.path}" for r in self.log]
-
-    def start(self) -> FakeOpenAI:
-        fake = self
-
-        class Handler(_Handler):
-            owner = fake
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="FakeOpenAI",
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeOpenAI:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def wait_main_requests(self, n: int, timeout: float = 30.0) -> bool:
-        deadline = time.monotonic() + timeout
-        with self.served:
-            while sum(1 for r in self.log if r.kind == "main") < n:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self.served.wait(left)
-            return True
 
     # ------------------------------------------------------------------ building answers
     def turn_for(self, body: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
@@ -356,50 +299,10 @@ class FakeOpenAI:
         return ev
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     owner: FakeOpenAI
-    protocol_version = "HTTP/1.1"
     server_version = "FakeOpenAI/1.0"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
-    def do_HEAD(self) -> None:
-        self._handle()
-
-    def _read_body(self) -> Any:
-        n = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(n) if n else b""
-        if self.headers.get("Content-Encoding", "").lower() == "zstd" and raw:
-            return {"_undecoded_zstd_bytes": len(raw)}
-        if not raw:
-            return None
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return raw.decode("utf-8", "replace")
-
-    def _json(self, status: int, obj: Any) -> None:
-        data = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("x-request-id", _id("req"))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+    request_id_header = "x-request-id"
 
     def _sse(self, events: list[dict[str, Any]]) -> None:
         self.send_response(200)
@@ -472,3 +375,6 @@ __all__ = [
     "shell_call",
     "turn_metadata",
 ]
+
+
+FakeOpenAI.handler = _Handler
