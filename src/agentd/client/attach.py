@@ -86,7 +86,7 @@ def write_all(fd: int, data: bytes) -> None:
 
 def locate(name: str) -> dict[str, Any]:
     with daemonctl.connect() as conn:
-        info: dict[str, Any] = conn.request("get_session", {"name": name, "attaching": True})
+        info: dict[str, Any] = conn.request("attach_session", {"name": name})
     return info
 
 

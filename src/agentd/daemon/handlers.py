@@ -169,6 +169,11 @@ class Handlers:
                                {"reason": p.get("reason")})
         return {}
 
+    async def h_attach_session(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        """Where to attach (the worker's socket), recording the attach and acknowledging
+        the task's attention. The bytes then flow between client and worker only."""
+        return await self.h_get_session({**p, "attaching": True}, peer)
+
     async def h_kill_session(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
         return await self.d.tasks.kill(p["name"], bool(p.get("rm")), bool(p.get("force")))
 
