@@ -30,14 +30,6 @@ class AgentSpec:
     idle_seconds: float = 0.0
     hooks: str = "none"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name, "command": self.command, "args": list(self.args),
-            "prompt": self.prompt, "env": dict(self.env),
-            "waiting_patterns": list(self.waiting_patterns),
-            "busy_patterns": list(self.busy_patterns),
-            "idle_seconds": self.idle_seconds, "hooks": self.hooks,
-        }
 
 
 def builtin_agents() -> dict[str, dict[str, Any]]:

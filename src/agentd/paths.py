@@ -40,9 +40,6 @@ class Paths:
     def pidfile(self) -> Path:
         return self.root / "agentd.pid"
 
-    @property
-    def startlock(self) -> Path:
-        return self.root / "agentd.lock"
 
     @property
     def sessions(self) -> Path:

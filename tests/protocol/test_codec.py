@@ -330,7 +330,7 @@ def test_connection_request_over_a_socketpair() -> None:
         with pytest.raises(ConfigError, match="bad config"):
             conn.request("other")
         # Pushes that arrived during the requests are kept, in order.
-        assert conn.pushes() == Push("noise", {"before": 1})
-        assert conn.pushes() == Push("noise", {"before": 2})
+        assert conn.recv() == Push("noise", {"before": 1})
+        assert conn.recv() == Push("noise", {"before": 2})
     thread.join(10)
     assert not thread.is_alive()

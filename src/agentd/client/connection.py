@@ -10,7 +10,7 @@ from collections import deque
 
 from agentd.errors import DaemonError, ProtocolError, from_wire
 from agentd.protocol import codec
-from agentd.protocol.messages import Failure, Input, Invalid, Message, Push, Reply, Request
+from agentd.protocol.messages import Failure, Input, Invalid, Message, Reply, Request
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -84,8 +84,4 @@ class Connection:
                 held.append(msg)
         finally:
             self.inbox.extendleft(reversed(held))
-
-    def pushes(self) -> Push | None:
-        msg = self.recv()
-        return msg if isinstance(msg, Push) else None
 

@@ -85,10 +85,9 @@ class Handlers:
     async def h_list_sessions(self, p: dict[str, Any], peer: Peer) -> list[dict[str, Any]]:
         store = self.d.store
         tasks = store.list_tasks(include_old=bool(p.get("all")))
-        latest = {r["task_id"]: r for r in store.db.execute(
-            "SELECT task_id, id FROM sessions s WHERE seq = "
-            "(SELECT MAX(seq) FROM sessions WHERE task_id = s.task_id)")}
-        return [task_view(t, latest.get(t["id"])) for t in tasks]
+        latest = store.latest_session_ids()
+        return [task_view(t, {"id": latest[t["id"]]} if t["id"] in latest else None)
+                for t in tasks]
 
     async def h_get_session(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
         task = self.d.store.find_task(p["name"])

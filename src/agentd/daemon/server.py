@@ -15,7 +15,7 @@ from typing import Any
 
 from agentd.errors import AgentdError
 from agentd.protocol import codec
-from agentd.protocol.messages import Failure, Invalid, Message, Push, Reply, Request
+from agentd.protocol.messages import Failure, Invalid, Message, Reply, Request
 
 
 class Peer:
@@ -108,7 +108,3 @@ class Server:
                 peer.send(Reply(msg.id, result))
             except ValueError as e:  # larger than a frame may be
                 peer.send(Failure(msg.id, "error", f"reply to {msg.name} too large: {e}"))
-
-    def broadcast(self, push: Push) -> None:
-        for peer in list(self.peers):
-            peer.send(push)

@@ -160,6 +160,16 @@ class Store:
                               "LIMIT 1", (task_id,)).fetchone()
         return dict(row) if row else None
 
+    def session_ids(self, task_id: int) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT id FROM sessions WHERE task_id = ?",
+                                              (task_id,))]
+
+    def latest_session_ids(self) -> dict[int, str]:
+        """Each task's latest session, in one query (agent ls runs no query per task)."""
+        return {r[0]: r[1] for r in self.db.execute(
+            "SELECT task_id, id FROM sessions s WHERE seq = "
+            "(SELECT MAX(seq) FROM sessions WHERE task_id = s.task_id)")}
+
     def live_sessions(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.execute(
             "SELECT s.*, t.name AS task_name FROM sessions s JOIN tasks t ON t.id = s.task_id "

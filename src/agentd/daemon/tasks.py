@@ -232,7 +232,7 @@ class Tasks:
                         await asyncio.to_thread(git.delete_branch, repo, branch)
             if worktree.exists():
                 shutil.rmtree(worktree, ignore_errors=True)
-        for s in self._sessions(task["id"]):
+        for s in self.store.session_ids(task["id"]):
             for f in log_files(self.paths.session_log(s)):
                 f.unlink(missing_ok=True)
             for f in self.paths.sessions.glob(f"{s}.*"):
@@ -242,10 +242,6 @@ class Tasks:
         self.store.add_event(None, None, "task_removed", "info", f"task {task['name']} removed",
                              {"task": task["name"], "notes": notes})
         return {"removed": True, "notes": notes}
-
-    def _sessions(self, task_id: int) -> list[str]:
-        return [r[0] for r in self.store.db.execute(
-            "SELECT id FROM sessions WHERE task_id = ?", (task_id,))]
 
     # -- input -----------------------------------------------------------------------------
 
