@@ -243,3 +243,23 @@ def test_stream_events_reply_and_pushes_over_the_protocol(env: Env, repo: Path) 
         pushes = list(conn.inbox)
     assert all(isinstance(p, Push) and p.name == "event" for p in pushes)
     assert result["last_id"] == pushes[-1].data["id"]  # type: ignore[union-attr]
+
+
+def test_screen_resume_does_not_override_a_hook_block(env: Env, repo: Path) -> None:
+    env.ok("run", "--agent", "sleeper", "--name", "mixed", cwd=repo)
+    sid = session_of(env, "mixed")
+    screen = {"source": "screen"}
+    with daemon(env) as conn:
+        send = conn.request
+        send("append_session_events", {"session": sid, "events": [
+            ev("screen shows 'Proceed?'", "waiting", data=screen)]})
+        assert env.status("mixed") == "blocked"
+        send("append_session_events", {"session": sid, "events": [
+            ev("working again", "resumed", data=screen)]})
+        assert env.status("mixed") == "running"  # the screen undoes its own block
+        send("append_session_events", {"session": sid, "events": [
+            ev("finished its turn; waiting for the next prompt", "waiting",
+               attention="notice", data={"source": "claude-hook"})]})
+        send("append_session_events", {"session": sid, "events": [
+            ev("working again", "resumed", data=screen)]})
+    assert env.status("mixed") == "blocked"  # but not a hook's

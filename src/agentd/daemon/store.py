@@ -22,6 +22,8 @@ from agentd.daemon.events import THREAD_KINDS, AgentEvent
 from agentd.errors import TaskNotFound
 
 LEVELS = {"info": 0, "notice": 1, "action": 2}
+# Summaries of blocks seen on the screen or from idle time (worker/detect.py).
+SCREEN_PREFIXES = ("screen shows", "no output for")
 LOST_PREFIX = "lost: "  # end_reason of a session given up for lost; a late exit may follow
 
 TASK_COLUMNS = (
@@ -298,6 +300,14 @@ class Store:
                   e.data.get("path"), e.data.get("description", e.summary),
                   json.dumps(e.data)) for e in artifacts])
         for e in events:
+            if e.kind == "resumed" and e.data.get("source") == "screen":
+                # The screen only takes back a block the screen put there: a hook that said
+                # "waiting for the next prompt" since then knows better than a spinner seen
+                # a moment too late.
+                reason = db.execute("SELECT status_reason FROM tasks WHERE id = ?",
+                                    (task_id,)).fetchone()[0] or ""
+                if not reason.startswith(SCREEN_PREFIXES):
+                    continue
             if e.kind in ("waiting", "resumed"):
                 self._apply(db, task_id, "wait" if e.kind == "waiting" else "resume",
                             e.summary, session_id, None, "info")
