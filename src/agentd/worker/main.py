@@ -19,15 +19,15 @@ from typing import Any
 
 from agentd.errors import AgentdError
 from agentd.jsonlog import JsonLog
-from agentd.keys import key_bytes
 from agentd.protocol import codec
 from agentd.protocol.messages import Failure, Input, Invalid, Output, Push, Reply, Request
 from agentd.worker import pty
 from agentd.worker.detect import ScreenWatch
-from agentd.worker.fanout import CONTROL, INTERACTIVE, READ_ONLY, Client
+from agentd.worker.fanout import CONTROL, READ_ONLY, Client
 from agentd.worker.logfile import RawLog
 from agentd.worker.queries import QUERY, answers
 from agentd.worker.report import report_events, report_exit
+from agentd.worker.requests import Requests
 from agentd.worker.screen import Screen
 
 READ_SIZE = 65536
@@ -45,6 +45,7 @@ class Worker:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
         self.sid: str = spec["session_id"]
+        self.requests = Requests(self)
         self.jlog = JsonLog(Path(spec["log"]).parent / "agentd.log", f"worker-{self.sid}")
         self.sel = selectors.DefaultSelector()
         self.screen = Screen(spec["cols"], spec["rows"])
@@ -425,7 +426,7 @@ class Worker:
         if not isinstance(msg, Request):
             self.reply(c, Failure(None, "protocol", f"unexpected {type(msg).__name__} frame"))
             return
-        handler = getattr(self, f"req_{msg.name}", None)
+        handler = getattr(self.requests, f"req_{msg.name}", None)
         if handler is None:
             self.reply(c, Failure(msg.id, "protocol", f"unknown request {msg.name!r}"))
             return
@@ -443,88 +444,6 @@ class Worker:
         self.reply(c, Reply(msg.id, result))
         if msg.name == "attach":
             self.push_to(c, codec.encode(Output(self.screen.snapshot())))
-
-    # -- requests --------------------------------------------------------------------------
-
-    def req_info(self, c: Client, p: dict[str, Any]) -> dict[str, Any]:
-        return {"session": self.sid, "task": self.spec["task"], "pid": self.pid,
-                "worker_pid": os.getpid(), "cols": self.screen.cols, "rows": self.screen.rows,
-                "interactive": self.interactive is not None,
-                "watchers": sum(1 for x in self.clients.values() if x.mode == READ_ONLY),
-                "exited": self.exit_status is not None}
-
-    def req_attach(self, c: Client, p: dict[str, Any]) -> dict[str, Any] | Failure:
-        mode = p.get("mode", INTERACTIVE)
-        if mode not in (INTERACTIVE, READ_ONLY):
-            return Failure(None, "usage", f"unknown attach mode {mode!r}")
-        if mode == INTERACTIVE and self.interactive not in (None, c):
-            if not p.get("force"):
-                return Failure(None, "conflict",
-                               f"session {self.sid} already has an interactive client; "
-                               "use 'agent attach --force' to take over, or --read-only")
-            self.detach(self.interactive, "taken over by another client")
-        c.mode = mode
-        if self.interactive is c and mode != INTERACTIVE:
-            self.interactive = None
-        if mode == INTERACTIVE:
-            self.interactive = c
-            cols, rows = int(p.get("cols") or 0), int(p.get("rows") or 0)
-            if cols > 0 and rows > 0:
-                self.resize(cols, rows)
-        return self.req_info(c, p)
-
-    def req_resize(self, c: Client, p: dict[str, Any]) -> None:
-        if c is self.interactive:
-            self.resize(int(p["cols"]), int(p["rows"]))
-
-    def resize(self, cols: int, rows: int) -> None:
-        cols, rows = max(1, min(cols, 1000)), max(1, min(rows, 1000))
-        if (cols, rows) == (self.screen.cols, self.screen.rows):
-            return
-        self.screen.resize(cols, rows)
-        if self.pty_open:
-            pty.set_size(self.master, cols, rows)
-            pty.signal_group(self.pid, signal.SIGWINCH)
-
-    def req_detach(self, c: Client, p: dict[str, Any]) -> dict[str, Any]:
-        target = c if c.attached else self.interactive
-        if target is None:
-            return {"detached": False}
-        self.detach(target, p.get("reason", "detached"))
-        return {"detached": True}
-
-    def detach(self, c: Client, reason: str) -> None:
-        c.send(Push("detached", {"reason": reason}))
-        c.mode = CONTROL
-        c.closing = True
-        if self.interactive is c:
-            self.interactive = None
-        self.flush_client(c)
-
-    def req_flush(self, c: Client, p: dict[str, Any]) -> dict[str, Any]:
-        self.write_pty()
-        return {"pending": len(self.input_queue)}
-
-    def req_keys(self, c: Client, p: dict[str, Any]) -> dict[str, Any]:
-        """Named keys, typed after any input already queued. Enter after text waits a
-        moment, so a TUI that batches fast input as a paste still sees it as a key."""
-        data = b"".join(key_bytes(k, self.screen.app_cursor) for k in p.get("names", []))
-        self.send_keys(data)
-        self.watch.saw_input()
-        count = len(data)
-        if p.get("enter"):
-            self.send_keys(b"\r", delay=float(p.get("enter_delay", 0.1)))
-            count += 1
-        return {"bytes": count}
-
-    def req_snapshot(self, c: Client, p: dict[str, Any]) -> dict[str, Any]:
-        col, row, visible = self.screen.cursor()
-        return {"lines": self.screen.text(), "cursor": [col, row], "cursor_visible": visible,
-                "cols": self.screen.cols, "rows": self.screen.rows}
-
-    def req_terminate(self, c: Client, p: dict[str, Any]) -> dict[str, Any]:
-        self.terminate(float(p.get("grace", 3.0)))
-        return {"pid": self.pid}
 
 
 def main(argv: list[str] | None = None) -> int:
