@@ -77,8 +77,10 @@ def test_claude_code_permission_prompt_blocks_then_turn_end(
            "Please create an empty file named hello.txt", cwd=repo, env=run_env)
     # The PermissionRequest hook: blocked, needs action.
     t = env.wait_status("cc", "blocked", timeout=60)
-    wait_for(lambda: env.task("cc")["attention"] == "action", 30, "action attention")
-    assert "permission" in env.task("cc")["attention_summary"]
+    # The hook and the screen both see the question; the hook's summary is the telling one.
+    wait_for(lambda: "permission" in (env.task("cc")["attention_summary"] or ""), 30,
+             "the PermissionRequest hook's summary")
+    assert env.task("cc")["attention"] == "action"
     env.ok("send-input", "cc", "--key", "Enter")  # option 1, "Yes", is preselected
     wait_for(lambda: (worktree / "hello.txt").exists(), 30, "Claude to run the tool")
     # Its turn ends (Stop hook): blocked again, at notice level.

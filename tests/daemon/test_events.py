@@ -263,3 +263,17 @@ def test_screen_resume_does_not_override_a_hook_block(env: Env, repo: Path) -> N
         send("append_session_events", {"session": sid, "events": [
             ev("working again", "resumed", data=screen)]})
     assert env.status("mixed") == "blocked"  # but not a hook's
+
+
+def test_screen_question_keeps_a_hooks_more_telling_summary(env: Env, repo: Path) -> None:
+    env.ok("run", "--agent", "sleeper", "--name", "asks", cwd=repo)
+    sid = session_of(env, "asks")
+    with daemon(env) as conn:
+        conn.request("append_session_events", {"session": sid, "events": [
+            ev("asks permission to use Bash: touch x", "waiting",
+               data={"source": "claude-hook"})]})
+        conn.request("append_session_events", {"session": sid, "events": [
+            ev("screen shows 'Esc to cancel'", "waiting", data={"source": "screen"})]})
+    t = env.task("asks")
+    assert (t["status"], t["attention"]) == ("blocked", "action")
+    assert t["attention_summary"] == "asks permission to use Bash: touch x"

@@ -256,12 +256,20 @@ class Store:
             db.executemany("INSERT INTO events (task_id, session_id, ts, kind, attention, "
                            "summary, data) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             last = db.execute("SELECT last_insert_rowid()").fetchone()[0]
-            top = max(reversed(events), key=lambda e: LEVELS[e.attention])  # latest of the top
-            db.execute(
-                "UPDATE tasks SET attention = ?, attention_summary = ? WHERE id = ? AND "
-                "(attention IS NULL OR ? >= CASE attention WHEN 'info' THEN 0 "
-                "WHEN 'notice' THEN 1 ELSE 2 END)",
-                (top.attention, top.summary, task_id, LEVELS[top.attention]))
+            status = db.execute("SELECT status FROM tasks WHERE id = ?",
+                                (task_id,)).fetchone()[0]
+            # A question seen on the screen of a task already known to be blocked (say, by
+            # Claude's PermissionRequest hook) adds nothing: keep the more telling summary.
+            telling = [e for e in events if not (
+                status == lifecycle.BLOCKED and e.kind == "waiting"
+                and e.data.get("source") == "screen")]
+            if telling:
+                top = max(reversed(telling), key=lambda e: LEVELS[e.attention])  # latest top
+                db.execute(
+                    "UPDATE tasks SET attention = ?, attention_summary = ? WHERE id = ? AND "
+                    "(attention IS NULL OR ? >= CASE attention WHEN 'info' THEN 0 "
+                    "WHEN 'notice' THEN 1 ELSE 2 END)",
+                    (top.attention, top.summary, task_id, LEVELS[top.attention]))
             self._effects(db, task_id, session_id, events, now)
         return last - len(events) + 1, last
 
