@@ -49,5 +49,16 @@ def test_idle_then_output_again() -> None:
 def test_input_makes_a_standing_question_count_again() -> None:
     w = ScreenWatch([r"\[y/n\]"], [], 0)
     assert verdicts(w, [["ok? [y/n]"]]) == ["waiting"]
-    w.saw_input()
+    w.saw_input(150.0)
     assert verdicts(w, [["ok? [y/n] x", "ok? [y/n]"]], now=200.0) == ["waiting"]
+
+
+def test_no_second_look_right_after_input() -> None:
+    w = ScreenWatch([r"\[y/n\]"], [], 0)
+    assert verdicts(w, [["ok? [y/n]"]]) == ["waiting"]
+    w.saw_input(300.0)
+    w.saw_output()
+    # At once the question is still on screen: the agent has not reacted yet.
+    assert w.check(300.1, 300.1, lambda: ["ok? [y/n]"]) is None
+    event = w.check(300.6, 300.1, lambda: ["ok? [y/n]"])  # still asking half a second on
+    assert event and event["kind"] == "waiting"

@@ -48,8 +48,10 @@ class ScreenWatch:
                     found, at = p.pattern, m.start()
         return found, at
 
-    def saw_input(self) -> None:
-        """The user typed: look again soon, and report a question still on screen anew."""
+    def saw_input(self, now: float) -> None:
+        """The user typed: look again after the agent had a moment to react (not at once,
+        while its question is still on the screen), and report a question still there."""
+        self.checked_at = now
         if self.state != "busy":
             self.state = "busy"
             self.dirty = True

@@ -415,7 +415,7 @@ class Worker:
         if isinstance(msg, Input):
             if c.mode != READ_ONLY and (c.mode == CONTROL or c is self.interactive):
                 self.send_keys(msg.data)
-                self.watch.saw_input()
+                self.watch.saw_input(time.monotonic())
             return
         if isinstance(msg, Invalid):
             self.reply(c, Failure(msg.id, "protocol", msg.reason))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from typing import TYPE_CHECKING, Any
 
 from agentd.keys import key_bytes
@@ -84,7 +85,7 @@ class Requests:
         moment, so a TUI that batches fast input as a paste still sees it as a key."""
         data = b"".join(key_bytes(k, self.w.screen.app_cursor) for k in p.get("names", []))
         self.w.send_keys(data)
-        self.w.watch.saw_input()
+        self.w.watch.saw_input(time.monotonic())
         count = len(data)
         if p.get("enter"):
             self.w.send_keys(b"\r", delay=float(p.get("enter_delay", 0.1)))
