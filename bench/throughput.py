@@ -76,6 +76,21 @@ class Drain:
                 raise TimeoutError(f"end marker not seen within {timeout:g}s")
 
 
+def through_pty(st: Setup, pty: h.Pty, ready: Path, go: Path, reps: int) -> list[float]:
+    """MB/s of the file reaching `pty` (an attached client, or the raw PTY) per repetition:
+    from the start signal until the end marker has been read."""
+    pty.expect(b"BENCH-READY", 30)
+    ready.touch()
+    pty.drain(0.2)
+    out = []
+    for _ in range(reps):
+        t0 = h.fire(go)
+        t1 = discard_until(pty, st.marker, st.timeout)
+        out.append(st.mbps(t1 - t0))
+        pty.drain(0.2)
+    return out
+
+
 def discard_until(pty: h.Pty, marker: bytes, timeout: float) -> float:
     return Drain().until(pty, marker, timeout)
 
@@ -159,15 +174,7 @@ def run_tmux(st: Setup, reps: int, client: bool) -> list[float]:
     tm.new_session("b", shlex.join(argv))
     out = []
     if client:
-        pty = h.Pty(sc, tm.attach_argv("b"), tm.env)
-        pty.expect(b"BENCH-READY", 30)
-        ready.touch()
-        pty.drain(0.2)
-        for _ in range(reps):
-            t0 = h.fire(go)
-            t1 = discard_until(pty, st.marker, st.timeout)
-            out.append(st.mbps(t1 - t0))
-            pty.drain(0.2)
+        out = through_pty(st, h.Pty(sc, tm.attach_argv("b"), tm.env), ready, go, reps)
     else:
         ready.touch()
         marker = st.marker.decode()
@@ -190,14 +197,7 @@ def run_dtach(st: Setup, reps: int, client: bool) -> list[float]:
     out = []
     if client:
         pty = h.Pty(sc, h.dtach_attach_argv(sock), {**os.environ, **h.TERM_ENV})
-        pty.expect(b"BENCH-READY", 30)
-        ready.touch()
-        pty.drain(0.2)
-        for _ in range(reps):
-            t0 = h.fire(go)
-            t1 = discard_until(pty, st.marker, st.timeout)
-            out.append(st.mbps(t1 - t0))
-            pty.drain(0.2)
+        out = through_pty(st, pty, ready, go, reps)
     else:
         ready.touch()
         for _ in range(reps):
@@ -212,16 +212,7 @@ def run_raw(st: Setup, reps: int) -> list[float]:
     sc = st.sc
     ready, go, _ = st.fifos()
     pty = h.Pty(sc, script_argv(ready, go, st.data, None), {**os.environ, **h.TERM_ENV})
-    pty.expect(b"BENCH-READY", 30)
-    ready.touch()
-    pty.drain(0.2)
-    out = []
-    for _ in range(reps):
-        t0 = h.fire(go)
-        t1 = discard_until(pty, st.marker, st.timeout)
-        out.append(st.mbps(t1 - t0))
-        pty.drain(0.2)
-    return out
+    return through_pty(st, pty, ready, go, reps)
 
 
 def run(ctx: h.Context) -> list[h.Row]:
