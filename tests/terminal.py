@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -50,7 +51,7 @@ class Terminal:
                 return
             with self.lock:
                 self.raw += data
-                self.stream.feed(data)
+                self.stream.feed(for_pyte(data))
 
     def send(self, data: bytes | str) -> None:
         os.write(self.master, data.encode() if isinstance(data, str) else data)
@@ -93,8 +94,17 @@ class Terminal:
             pass
 
 
+# xterm's key-modifier settings (CSI > Ps ; Ps m, sent by vim once it knows it talks to an
+# xterm): no effect on the screen, and pyte raises on them.
+_XTMODKEYS = re.compile(rb"\x1b\[>[0-9;]*m")
+
+
+def for_pyte(data: bytes) -> bytes:
+    return _XTMODKEYS.sub(b"", data)
+
+
 def render(data: bytes, cols: int, rows: int) -> tuple[list[str], tuple[int, int]]:
     """What a terminal of this size shows after these bytes: the program's real screen."""
     screen = pyte.Screen(cols, rows)
-    pyte.ByteStream(screen).feed(data)
+    pyte.ByteStream(screen).feed(for_pyte(data))
     return [line.rstrip() for line in screen.display], (screen.cursor.x, screen.cursor.y)

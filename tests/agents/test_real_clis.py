@@ -8,7 +8,6 @@ not available, these tests are skipped and the reason is printed.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
@@ -93,6 +92,8 @@ def test_claude_code_permission_prompt_blocks_then_turn_end(
     assert {"waiting", "resumed", "tool_call", "tool_result", "result", "input_sent"} <= kinds
     assert t["tokens_in"] and t["tokens_out"]  # read from Claude's transcript at Stop
     assert len(anthropic.main_requests) == 2
+    # Isolation: Claude kept its config and transcript in the test's HOME.
+    assert list((home / ".claude" / "projects").rglob("*.jsonl"))
     env.ok("kill", "cc")
     env.wait_status("cc", "killed")
     assert git("status", "--porcelain", cwd=worktree) == "?? hello.txt"
@@ -132,14 +133,6 @@ def test_codex_approval_then_turn_complete(env: Env, repo: Path, clis: dict[str,
     results = [e for e in events(env, "cx") if e["kind"] == "result"]
     assert results and results[-1]["data"]["content"] == "Created hello.txt."
     assert "running" in statuses(env, "cx")
+    assert list((home / ".codex" / "sessions").rglob("*.jsonl"))  # Codex stayed in HOME
     env.ok("kill", "cx")
     env.wait_status("cx", "killed")
-
-
-def test_nothing_written_outside_the_test_dirs(clis: dict[str, Path]) -> None:
-    real_home = Path(os.environ.get("HOME", "/root"))
-    for leftover in (".claude", ".codex"):
-        path = real_home / leftover
-        if path.exists():
-            newest = max((p.stat().st_mtime for p in path.rglob("*")), default=0)
-            assert newest < os.stat(Path(__file__)).st_mtime or newest == 0, path
