@@ -34,7 +34,7 @@ def batch(n: int) -> list[dict[str, Any]]:
 
 
 def sqlite_floor(path: str, batches: int, sid: str) -> float:
-    from agentd.daemon import migrations
+    from agentd.store import migrations
 
     db = sqlite3.connect(path, isolation_level=None)
     with contextlib.closing(db):
@@ -58,8 +58,8 @@ def sqlite_floor(path: str, batches: int, sid: str) -> float:
 
 
 def run(ctx: h.Context) -> list[h.Row]:
-    from agentd.client.connection import Connection
     from agentd.errors import AgentdError, ProtocolError
+    from agentd.protocol.connection import Connection
 
     batches = 100 if ctx.quick else 500
     reps = 3

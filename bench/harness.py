@@ -485,7 +485,7 @@ class Root:
     def create(self, name: str, agent: str, workspace: Path,
                env: dict[str, str] | None = None) -> str:
         """create_session straight through the daemon socket (no CLI start-up per task)."""
-        from agentd.client.connection import Connection
+        from agentd.protocol.connection import Connection
 
         params: dict[str, Any] = {
             "name": name, "agent": agent, "base": None, "workspace": str(workspace),

@@ -32,7 +32,7 @@ class Reporter:
         self.session = os.environ.get("AGENTD_SESSION_ID")
         if sock and self.session:
             try:
-                from agentd.client.connection import Connection
+                from agentd.protocol.connection import Connection
 
                 self.conn = Connection.open(Path(sock), timeout=10)
             except OSError:

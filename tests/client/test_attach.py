@@ -233,7 +233,7 @@ def test_attached_client_is_told_when_another_task_needs_action(
     env.ok("run", "--agent", "sleeper", "--name", "other", cwd=repo)
     t = attach(env, terminals, "tui")
     t.wait_text("size 80x24")
-    from agentd.client.connection import Connection
+    from agentd.protocol.connection import Connection
 
     with Connection.open(env.root / "agentd.sock", timeout=10) as conn:
         conn.request("append_session_events", {

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from agentd.client.connection import Connection
 from agentd.errors import AgentdError
+from agentd.protocol.connection import Connection
 from agentd.protocol.messages import Push
 from tests.helpers import AGENT, Env, wait_for
 

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentd.client.connection import Connection
 from agentd.errors import ConfigError
 from agentd.protocol import codec
+from agentd.protocol.connection import Connection
 from agentd.protocol.messages import (
     Failure,
     Input,

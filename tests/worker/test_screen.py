@@ -48,7 +48,7 @@ def test_terminal_query_answers() -> None:
 
 
 def test_log_files_lists_every_rotation_oldest_first(tmp_path: Path) -> None:
-    from agentd.worker.logfile import RawLog, log_files
+    from agentd.logfiles import RawLog, log_files
 
     log = RawLog(tmp_path / "s.log", max_bytes=10, keep=12)
     written = b"".join(b"%02d........\n" % i for i in range(14))

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agentd.client.connection import Connection
 from agentd.errors import AgentdError
 from agentd.protocol import codec
+from agentd.protocol.connection import Connection
 from agentd.protocol.messages import Failure, Request
 from tests.helpers import Env
 

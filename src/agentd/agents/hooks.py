@@ -118,7 +118,7 @@ def run_hook(agent: str, argv: list[str], stdin: IO[str]) -> int:
             events = claude_events(json.loads(stdin.read() or "{}"), state_dir / session)
         else:
             events = codex_events(json.loads(argv[-1] if argv else "{}"))
-        from agentd.client.connection import Connection
+        from agentd.protocol.connection import Connection
 
         with Connection.open(Path(socket), timeout=5) as conn:
             conn.request("append_session_events", {"session": session, "events": events})

@@ -19,8 +19,8 @@ import tty
 from collections.abc import Iterator
 
 from agentd.client import daemonctl
-from agentd.client.connection import Connection
 from agentd.errors import AgentdError, Conflict, DaemonError
+from agentd.protocol.connection import Connection
 from agentd.protocol.messages import Failure, Output, Push, Reply, Request
 
 TYPE_CHECKING = False

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 from agentd.client import daemonctl
-from agentd.client.connection import Connection
 from agentd.errors import UsageError
+from agentd.protocol.connection import Connection
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def cmd_logs(a: argparse.Namespace) -> int:
     from pathlib import Path
 
     from agentd.client import logs
-    from agentd.worker.logfile import log_files
+    from agentd.logfiles import log_files
 
     with daemonctl.connect() as conn:
         info = conn.request("get_session", {"name": a.name})

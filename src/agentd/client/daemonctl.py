@@ -5,22 +5,20 @@ from __future__ import annotations
 import os
 import sys
 
-from agentd.client.connection import Connection
 from agentd.errors import EXIT_CONFIG, ConfigError, DaemonError
-from agentd.root import LONGEST_SOCKET, MAX_SOCKET_PATH, root_too_long, runtime_root_str
+from agentd.protocol.connection import Connection
+from agentd.paths import SOCKET, START_LOCK, root_too_long, runtime_root_str, too_long_message
 
 
 def socket_path() -> str:
-    return os.path.join(runtime_root_str(), "agentd.sock")
+    return os.path.join(runtime_root_str(), SOCKET)
 
 
 def connect(start: bool = True, timeout: float | None = 60) -> Connection:
     path = socket_path()
     root = os.path.dirname(path)
     if root_too_long(root):
-        raise DaemonError(f"the runtime root {root} is too long for its Unix sockets "
-                          f"(at most {MAX_SOCKET_PATH - LONGEST_SOCKET} bytes); set "
-                          "AGENTD_DIR to a shorter directory")
+        raise DaemonError(too_long_message(root))
     try:
         return Connection.open(path, timeout=timeout)
     except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError):
@@ -43,14 +41,14 @@ def start_daemon(root: str) -> None:
 
     try:
         os.makedirs(root, mode=0o700, exist_ok=True)
-        lock = os.open(os.path.join(root, "agentd.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        lock = os.open(os.path.join(root, START_LOCK), os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as e:
         raise DaemonError(f"cannot create the runtime root {root}: {e.strerror}; set "
                           "AGENTD_DIR to a directory you can create") from None
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:  # someone else may have started it while we waited for the lock
-            Connection.open(os.path.join(root, "agentd.sock"), timeout=5).close()
+            Connection.open(os.path.join(root, SOCKET), timeout=5).close()
             return
         except OSError:
             pass

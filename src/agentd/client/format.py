@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from agentd.status import ICONS
+from agentd.lifecycle import ICONS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -6,10 +6,10 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from agentd import PROTOCOL_VERSION, __version__
-from agentd import status as lifecycle
-from agentd.daemon.events import LEVELS, validate_batch
+from agentd import PROTOCOL_VERSION, __version__, lifecycle
+from agentd.attention import LEVELS
 from agentd.errors import TaskNotFound, UsageError
+from agentd.protocol.events import validate_batch
 from agentd.protocol.messages import Push
 
 if TYPE_CHECKING:

@@ -20,22 +20,22 @@ import traceback
 from typing import Any
 
 from agentd import __version__, config
-from agentd.daemon.events import Hub
 from agentd.daemon.handlers import Handlers, event_view
+from agentd.daemon.hub import Hub
 from agentd.daemon.server import Server
-from agentd.daemon.store import Store
 from agentd.daemon.tasks import Tasks
 from agentd.errors import AgentdError, DaemonError
 from agentd.jsonlog import JsonLog
-from agentd.paths import Paths, runtime_root
-from agentd.root import LONGEST_SOCKET, MAX_SOCKET_PATH, root_too_long
+from agentd.paths import Paths, root_too_long, runtime_root, too_long_message
+from agentd.store.db import Store
+from agentd.unix import bind_private, daemonize, detach_stdio
 
 RECONCILE_SECONDS = 5.0
 
 
 def load_paths() -> tuple[Paths, config.Config]:
     root = runtime_root()
-    cfg = config.load(root / "config.toml")
+    cfg = config.load(Paths.resolve(None, root).config)
     return Paths.resolve(cfg.data_dir, root), cfg
 
 
@@ -60,9 +60,7 @@ class Daemon:
             return
         self.paths.ensure()
         if root_too_long(self.paths.root):
-            raise DaemonError(f"the runtime root {self.paths.root} is too long for its Unix "
-                              f"sockets (at most {MAX_SOCKET_PATH - LONGEST_SOCKET} bytes); "
-                              "set AGENTD_DIR to a shorter directory")
+            raise DaemonError(too_long_message(self.paths.root))
         self.lock_fd = os.open(self.paths.pidfile, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -70,18 +68,7 @@ class Daemon:
             other = os.pread(self.lock_fd, 32, 0).decode().strip() or "?"
             raise DaemonError(f"agentd is already running (pid {other}) for "
                               f"{self.paths.root}") from None
-        try:
-            os.unlink(self.paths.socket)
-        except FileNotFoundError:
-            pass
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old = os.umask(0o177)
-        try:
-            sock.bind(str(self.paths.socket))
-        finally:
-            os.umask(old)
-        sock.listen(256)
-        self.sock = sock
+        self.sock = bind_private(self.paths.socket, 256)
 
     def write_pid(self) -> None:
         self.pid = os.getpid()
@@ -197,45 +184,39 @@ class Daemon:
         os.close(self.lock_fd)
 
 
-def run(daemon: Daemon) -> int:
-    daemon.startup()
+def serve(daemon: Daemon) -> int:
     try:
         asyncio.run(daemon.main_loop())
     finally:
         daemon.shutdown()
     return 0
+
+
+def run(daemon: Daemon) -> int:
+    daemon.startup()
+    return serve(daemon)
+
+
+def _started(status: str) -> int:
+    if status == "ready":
+        return 0
+    print(status or "agentd exited during start-up; see logs/agentd.log", file=sys.stderr)
+    return 1
 
 
 def detach(daemon: Daemon) -> int:
     """Fork; the parent exits once the child is serving (or says why it is not)."""
-    r, w = os.pipe()
-    if os.fork() > 0:
-        os.close(w)
-        with os.fdopen(r) as pipe:
-            status = pipe.read().strip()
-        if status == "ready":
-            return 0
-        print(status or "agentd exited during start-up; see logs/agentd.log", file=sys.stderr)
-        return 1
-    os.close(r)
-    os.setsid()
+    ready = daemonize(_started)
+    if isinstance(ready, int):
+        return ready
     try:
         daemon.startup()
     except Exception as e:  # noqa: BLE001 - reported to the parent
-        os.write(w, f"agentd could not start: {e}".encode())
+        ready.send(f"agentd could not start: {e}")
         return 1
-    os.write(w, b"ready")
-    os.close(w)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    errlog = os.open(daemon.paths.daemon_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.dup2(devnull, 0)
-    os.dup2(devnull, 1)
-    os.dup2(errlog, 2)
-    try:
-        asyncio.run(daemon.main_loop())
-    finally:
-        daemon.shutdown()
-    return 0
+    ready.send("ready")
+    detach_stdio(daemon.paths.daemon_log)
+    return serve(daemon)
 
 
 def main(argv: list[str] | None = None) -> int:

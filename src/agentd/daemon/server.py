@@ -7,15 +7,14 @@ the reply's result or raises an AgentdError, which travels back as a failed repl
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
-import struct
 import traceback
 from typing import Any
 
 from agentd.errors import AgentdError
 from agentd.protocol import codec
 from agentd.protocol.messages import Failure, Invalid, Message, Reply, Request
+from agentd.unix import same_user
 
 
 class Peer:
@@ -39,11 +38,6 @@ class Peer:
             self.closed = True
 
 
-def peer_uid(sock: socket.socket) -> int:
-    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    return int(struct.unpack("3i", creds)[1])
-
-
 class Server:
     def __init__(self, handlers: Any, log: Any) -> None:
         self.handlers = handlers
@@ -56,7 +50,7 @@ class Server:
     async def on_connect(self, reader: asyncio.StreamReader,
                          writer: asyncio.StreamWriter) -> None:
         sock = writer.get_extra_info("socket")
-        if peer_uid(sock) != os.getuid():
+        if not same_user(sock):
             self.log("warning", "refused a peer of another user")
             writer.close()
             return

@@ -16,17 +16,17 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from agentd import names
-from agentd import status as lifecycle
+from agentd import lifecycle, names
 from agentd.agents.launch import launch_argv
 from agentd.config import AgentSpec, Config
 from agentd.daemon import git
-from agentd.daemon.store import Store
 from agentd.errors import AgentdError, Conflict, GitError, TaskNotFound, UsageError
 from agentd.keys import key_bytes
+from agentd.logfiles import log_files
 from agentd.paths import Paths
-from agentd.procs import pid_alive
-from agentd.worker.logfile import log_files
+from agentd.procs import pid_alive, signal_group, terminate_group, wait_gone
+from agentd.protocol.connection import Connection
+from agentd.store.db import Store
 
 
 class Tasks:
@@ -193,28 +193,19 @@ class Tasks:
     def _stop_session(self, session: dict[str, Any], grace: float) -> None:
         """Ask the worker to stop the agent; wait for it to go, escalating ourselves if the
         worker is unresponsive."""
-        from agentd.client.connection import Connection
-
         sock = self.paths.session_socket(session["id"])
+        agent_pid = session.get("agent_pid")
         try:
             with Connection.open(sock, timeout=2) as conn:
                 conn.request("terminate", {"grace": grace})
         except (OSError, AgentdError):
-            agent_pid = session.get("agent_pid")
             if agent_pid:
-                for sig in (signal.SIGHUP, signal.SIGTERM):
-                    try:
-                        os.killpg(agent_pid, sig)
-                    except (ProcessLookupError, PermissionError):
-                        pass
-        deadline = time.monotonic() + grace + 5
-        while time.monotonic() < deadline and pid_alive(session.get("worker_pid")):
-            time.sleep(0.02)
-        if session.get("agent_pid") and pid_alive(session["agent_pid"]):
-            try:
-                os.killpg(session["agent_pid"], signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+                terminate_group(agent_pid, grace)
+            return
+        if session.get("worker_pid"):
+            wait_gone(session["worker_pid"], grace + 5)
+        if agent_pid and pid_alive(agent_pid):
+            signal_group(agent_pid, signal.SIGKILL)
 
     async def remove(self, task: dict[str, Any]) -> dict[str, Any]:
         repo, worktree, branch = Path(task["workspace"]), Path(task["worktree"]), task["branch"]
@@ -265,8 +256,6 @@ class Tasks:
         return {"name": task["name"], "session": session["id"], "bytes": sent}
 
     def _deliver(self, sid: str, text: str, keys: list[str], enter: bool) -> int:
-        from agentd.client.connection import Connection
-
         try:
             with Connection.open(self.paths.session_socket(sid), timeout=10) as conn:
                 if text:

@@ -11,7 +11,6 @@ import json
 import os
 import selectors
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
@@ -19,12 +18,14 @@ from typing import Any
 
 from agentd.errors import AgentdError
 from agentd.jsonlog import JsonLog
+from agentd.logfiles import RawLog
+from agentd.procs import escalation, signal_group
 from agentd.protocol import codec
 from agentd.protocol.messages import Failure, Input, Invalid, Output, Push, Reply, Request
+from agentd.unix import bind_private, daemonize, detach_stdio, same_user
 from agentd.worker import pty
 from agentd.worker.detect import ScreenWatch
 from agentd.worker.fanout import CONTROL, READ_ONLY, Client
-from agentd.worker.logfile import RawLog
 from agentd.worker.queries import QUERY, answers
 from agentd.worker.report import report_events, report_exit
 from agentd.worker.requests import Requests
@@ -76,18 +77,7 @@ class Worker:
             self.prompt_at = time.monotonic() + 5.0
 
     def listen(self) -> None:
-        path = self.spec["socket"]
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old = os.umask(0o177)
-        try:
-            self.server.bind(path)
-        finally:
-            os.umask(old)
-        self.server.listen(64)
+        self.server = bind_private(self.spec["socket"], 64)
         self.server.setblocking(False)
         self.sel.register(self.server, selectors.EVENT_READ, "accept")
         self.sel.register(self.master, selectors.EVENT_READ, "pty")
@@ -150,7 +140,7 @@ class Worker:
         now = time.monotonic()
         while self.kill_plan and self.kill_plan[0][0] <= now:
             _, sig = self.kill_plan.pop(0)
-            pty.signal_group(self.pid, sig)
+            signal_group(self.pid, sig)
         if self.prompt_at is not None and (
             now >= self.prompt_at or (self.last_output and now - self.last_output > 0.5)
         ):
@@ -286,15 +276,15 @@ class Worker:
             self.exit_status = status
             self.kill_plan = []
             # Whatever the agent left behind in its group loses its terminal too.
-            pty.signal_group(self.pid, signal.SIGHUP)
+            signal_group(self.pid, signal.SIGHUP)
 
     def terminate(self, grace: float) -> None:
         if self.exit_status is not None:
             return
         self.killed_by_user = True
-        pty.signal_group(self.pid, signal.SIGHUP)
         now = time.monotonic()
-        self.kill_plan = [(now + grace / 2, signal.SIGTERM), (now + grace, signal.SIGKILL)]
+        self.kill_plan = [(now + at, sig) for at, sig in escalation(grace)]
+        self.timers()
 
     def finish(self) -> int:
         status = self.exit_status or 0
@@ -338,8 +328,7 @@ class Worker:
             sock, _ = self.server.accept()
         except BlockingIOError:
             return
-        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-        if int.from_bytes(creds[4:8], sys.byteorder) != os.getuid():
+        if not same_user(sock):
             sock.close()
             return
         sock.setblocking(False)
@@ -446,6 +435,13 @@ class Worker:
             self.push_to(c, codec.encode(Output(self.screen.snapshot())))
 
 
+def _relay_ready(line: str) -> int:
+    """The launcher: relay the worker's ready line, then exit so the daemon can reap us."""
+    sys.stdout.write(line or '{"error": "worker died during start-up"}\n')
+    sys.stdout.flush()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     spec = json.loads(Path(argv[0]).read_text())
@@ -453,34 +449,22 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(json.dumps({"error": f"worker spec lacks {', '.join(missing)}"}), flush=True)
         return 2
-    read_fd, write_fd = os.pipe()
-    if os.fork() > 0:
-        # The launcher: relay the child's ready line, then exit so the daemon can reap us.
-        os.close(write_fd)
-        with os.fdopen(read_fd, "rb") as r:
-            line = r.readline()
-        sys.stdout.buffer.write(line or b'{"error": "worker died during start-up"}\n')
-        sys.stdout.flush()
-        return 0
-    os.close(read_fd)
-    os.setsid()
+    ready = daemonize(_relay_ready)
+    if isinstance(ready, int):
+        return ready
     worker = Worker(spec)
     try:
         worker.spawn()
     except pty.SpawnError as e:
         worker.jlog("error", "agent could not start", task=spec["task"], error=str(e))
         report_exit(spec, 127, str(e), failed_to_start=True)
-        os.write(write_fd, (json.dumps({"error": str(e)}) + "\n").encode())
+        ready.send(json.dumps({"error": str(e)}) + "\n")
         return 127
     worker.listen()
     worker.jlog("info", "session started", task=spec["task"], pid=worker.pid,
                 argv=spec["argv"], cwd=spec["cwd"])
-    os.write(write_fd, (json.dumps({"worker_pid": os.getpid(), "agent_pid": worker.pid})
-                        + "\n").encode())
-    os.close(write_fd)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1):
-        os.dup2(devnull, fd)
+    ready.send(json.dumps({"worker_pid": os.getpid(), "agent_pid": worker.pid}) + "\n")
+    detach_stdio()
     return worker.run()
 
 

@@ -1,4 +1,4 @@
-"""Spawning the agent in a PTY, resizing it, and stopping its process group."""
+"""Spawning the agent in a PTY and resizing it."""
 
 from __future__ import annotations
 
@@ -64,16 +64,6 @@ def spawn(argv: list[str], env: dict[str, str], cwd: str, cols: int, rows: int) 
         raise SpawnError(f"cannot start {argv[0]}: {msg}")
     os.set_blocking(master, False)
     return pid, master
-
-
-def signal_group(pid: int, sig: int) -> bool:
-    try:
-        os.killpg(pid, sig)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return False
 
 
 def exit_code_of(status: int) -> int:

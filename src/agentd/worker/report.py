@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agentd.client.connection import Connection
 from agentd.errors import AgentdError
+from agentd.protocol.connection import Connection
 
 
 def report_events(spec: dict[str, Any], events: list[dict[str, Any]]) -> None:
@@ -31,7 +31,7 @@ def report_exit(spec: dict[str, Any], exit_code: int, reason: str,
             return
     except (OSError, AgentdError):
         pass
-    from agentd.daemon.store import Store
+    from agentd.store.db import Store
 
     store = Store(Path(spec["db"]))
     try:

@@ -9,6 +9,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from agentd.keys import key_bytes
+from agentd.procs import signal_group
 from agentd.protocol.messages import Failure, Push
 from agentd.worker import pty
 from agentd.worker.fanout import CONTROL, INTERACTIVE, READ_ONLY, Client
@@ -59,7 +60,7 @@ class Requests:
         self.w.screen.resize(cols, rows)
         if self.w.pty_open:
             pty.set_size(self.w.master, cols, rows)
-            pty.signal_group(self.w.pid, signal.SIGWINCH)
+            signal_group(self.w.pid, signal.SIGWINCH)
 
     def req_detach(self, c: Client, p: dict[str, Any]) -> dict[str, Any]:
         target = c if c.attached else self.w.interactive

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from agentd.daemon import migrations
-from agentd.daemon.store import Store
 from agentd.errors import TaskNotFound
+from agentd.store import migrations
+from agentd.store.db import Store
 
 SCHEMA = {
     "migrations": ["name", "applied_at"],

@@ -1,20 +1,18 @@
-"""Events from agents: the kinds, validation of `append_session_events` batches, and the
-hub that wakes `stream_events` followers as soon as new events are committed.
+"""Events from agents: the kinds and the validation of `append_session_events` batches.
 
 See docs/events.md for the contract; this module is its executable form.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 from dataclasses import dataclass
 from typing import Any
 
+from agentd.attention import LEVELS
 from agentd.errors import UsageError
 
-LEVELS = ("info", "notice", "action")
 MAX_BATCH = 1000
 MAX_SUMMARY = 500
 MAX_DATA_BYTES = 64 * 1024
@@ -98,22 +96,3 @@ def _validate(i: int, e: Any) -> AgentEvent:
         raise bad("ts", "must be a Unix timestamp in seconds")
     return AgentEvent(kind, attention, summary.strip().splitlines()[0], data,
                       float(ts) if ts is not None else None)
-
-
-class Hub:
-    """Wakes every follower when events are committed (no polling interval)."""
-
-    def __init__(self) -> None:
-        self.waiters: set[asyncio.Event] = set()
-
-    def notify(self) -> None:
-        for w in self.waiters:
-            w.set()
-
-    def subscribe(self) -> asyncio.Event:
-        ev = asyncio.Event()
-        self.waiters.add(ev)
-        return ev
-
-    def unsubscribe(self, ev: asyncio.Event) -> None:
-        self.waiters.discard(ev)

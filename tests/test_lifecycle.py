@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from agentd import status as s
-from agentd.status import BLOCKED, COMPLETED, FAILED, KILLED, LOST, RUNNING
+from agentd import lifecycle as s
+from agentd.lifecycle import BLOCKED, COMPLETED, FAILED, KILLED, LOST, RUNNING
 
 INPUTS = ("start", "wait", "resume", "exit_ok", "exit_error", "kill", "vanish")
 

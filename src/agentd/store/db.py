@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from agentd import status as lifecycle
-from agentd.daemon import migrations
-from agentd.daemon.events import THREAD_KINDS, AgentEvent
+from agentd import lifecycle
 from agentd.errors import TaskNotFound
+from agentd.protocol.events import THREAD_KINDS, AgentEvent
+from agentd.store import migrations
 
 LEVELS = {"info": 0, "notice": 1, "action": 2}
 # Summaries of blocks seen on the screen or from idle time (worker/detect.py).

@@ -1,0 +1,1 @@
+"""state.db: every SQL statement agentd runs (db.py) and the numbered migrations."""
