@@ -6,8 +6,8 @@ import os
 import sys
 
 from agentd.errors import EXIT_CONFIG, ConfigError, DaemonError
-from agentd.protocol.connection import Connection
 from agentd.paths import SOCKET, START_LOCK, root_too_long, runtime_root_str, too_long_message
+from agentd.protocol.connection import Connection
 
 
 def socket_path() -> str:
