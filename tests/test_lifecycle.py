@@ -1,4 +1,5 @@
-"""The lifecycle table in agentd.status: every (status, input) pair."""
+"""The lifecycle rules in agentd.lifecycle: every (status, input) pair, and the guards on
+which evidence may block and unblock a task."""
 
 from __future__ import annotations
 
@@ -138,3 +139,63 @@ def test_unknown_input_raises(event: str) -> None:
         s.next_status(RUNNING, event)
     with pytest.raises(ValueError):
         s.next_status(None, event)
+
+
+# -- the evidence guards ---------------------------------------------------------------------
+
+H, A, SC, ID, U = s.HOOK, s.AGENT, s.SCREEN, s.IDLE, s.USER
+
+# (evidence of a `resumed` event, blocked_source) -> does it take the block back? By hand.
+EXPECTED_RESUME = {
+    (H, H): True, (H, A): True, (H, SC): True, (H, ID): True,
+    (A, H): True, (A, A): True, (A, SC): True, (A, ID): True,
+    (U, H): True, (U, A): True, (U, SC): True, (U, ID): True,
+    (SC, H): False, (SC, A): False, (SC, SC): True, (SC, ID): True,
+    (ID, H): False, (ID, A): False, (ID, SC): True, (ID, ID): True,
+}
+
+# (evidence of a `waiting` event, blocked_source) on a blocked task -> does it replace the
+# block's source and summary? By hand.
+EXPECTED_WAIT = {
+    (H, H): True, (H, A): True, (H, SC): True, (H, ID): True,
+    (A, H): True, (A, A): True, (A, SC): True, (A, ID): True,
+    (SC, H): False, (SC, A): False, (SC, SC): False, (SC, ID): False,
+    (ID, H): False, (ID, A): False, (ID, SC): False, (ID, ID): False,
+}
+
+
+def test_resume_guard_table_is_exactly_the_expected_one() -> None:
+    assert s.RESUME_TAKES_BACK == EXPECTED_RESUME
+    for (evidence, source), want in EXPECTED_RESUME.items():
+        assert s.resume_applies(evidence, source) is want
+
+
+def test_wait_guard_table_is_exactly_the_expected_one() -> None:
+    assert s.WAIT_REPLACES == EXPECTED_WAIT
+    for (evidence, source), want in EXPECTED_WAIT.items():
+        assert s.wait_replaces(evidence, source) is want
+
+
+def test_a_block_of_unknown_origin_counts_as_the_agents_word() -> None:
+    # A task blocked before blocked_source existed (NULL) is treated as the agent's block.
+    assert s.resume_applies(SC, None) is False
+    assert s.resume_applies(H, None) is True
+
+
+@pytest.mark.parametrize(("data", "evidence"), [
+    ({"source": "screen"}, SC), ({"source": "idle"}, ID), ({"source": "user"}, U),
+    ({"source": "claude-hook"}, H), ({"source": "codex-notify"}, H),
+    ({}, A), ({"source": "my-agent"}, A), ({"source": 3}, A),
+])
+def test_evidence_comes_from_data_source(data: dict[str, object], evidence: str) -> None:
+    assert s.evidence_of(data) == evidence
+
+
+@pytest.mark.parametrize(("ended", "lost", "code", "counts"), [
+    (False, False, None, True),   # the first report
+    (True, False, 0, False),      # a second report
+    (True, True, None, True),     # late report after the daemon gave it up for lost
+    (True, True, 3, False),       # ...only once
+])
+def test_exit_report_counts(ended: bool, lost: bool, code: int | None, counts: bool) -> None:
+    assert s.exit_report_counts(ended, lost, code) is counts

@@ -1,5 +1,7 @@
-"""The task lifecycle. All status rules live in this one table; no status string is
-assigned anywhere else (the store calls `next_status`).
+"""The task lifecycle. Every status rule lives in this module (h11's "Rule 1"): the
+transition table, and the guards that say which evidence may move a task between running
+and blocked. No status string is assigned anywhere else (the store executes the inputs
+that `daemon/effects.py` plans with these rules).
 
 Inputs:
   start       a session starts (the first, or a restart of an ended task)
@@ -55,6 +57,60 @@ TRANSITIONS: Final[dict[tuple[str | None, str], str]] = {
 }
 
 INPUTS = frozenset(i for _, i in TRANSITIONS)
+
+# -- evidence: who says the agent waits or works ----------------------------------------
+# Stored as tasks.blocked_source while a task is blocked; read from an event's
+# data.source (docs/events.md), never from the wording of a summary.
+HOOK = "hook"      # the agent's own hook or notify program (data.source "<agent>-hook|notify")
+AGENT = "agent"    # an instrumented agent, `agent emit` (no data.source)
+SCREEN = "screen"  # a waiting/busy pattern seen on the screen by the worker
+IDLE = "idle"      # no output for the agent's idle_seconds (worker)
+USER = "user"      # the user typed (send-input); resumes only
+EVIDENCE = (HOOK, AGENT, SCREEN, IDLE, USER)
+WORKER_EVIDENCE = frozenset({SCREEN, IDLE})
+
+
+def evidence_of(data: dict[str, object]) -> str:
+    """The kind of evidence an event's data.source names."""
+    source = data.get("source")
+    if source in (SCREEN, IDLE, USER):
+        return str(source)
+    if isinstance(source, str) and source.endswith(("-hook", "-notify")):
+        return HOOK
+    return AGENT
+
+
+# (evidence of a `resumed` event, tasks.blocked_source) -> does it take the block back?
+# The screen only takes back a block the worker put there: a hook that said "waiting for
+# the next prompt" knows better than a spinner seen a moment too late.
+RESUME_TAKES_BACK: Final[dict[tuple[str, str], bool]] = {
+    (e, b): not (e in WORKER_EVIDENCE and b not in WORKER_EVIDENCE)
+    for e in EVIDENCE for b in (HOOK, AGENT, SCREEN, IDLE)
+}
+
+# (evidence of a `waiting` event, tasks.blocked_source) on a task already blocked -> does
+# the new event become the task's blocked_source and attention summary? A question seen on
+# the screen of a task already blocked (say, by Claude's PermissionRequest hook) adds
+# nothing; the agent's own word always does.
+WAIT_REPLACES: Final[dict[tuple[str, str], bool]] = {
+    (e, b): e not in WORKER_EVIDENCE
+    for e in (HOOK, AGENT, SCREEN, IDLE) for b in (HOOK, AGENT, SCREEN, IDLE)
+}
+
+
+def resume_applies(evidence: str, blocked_source: str | None) -> bool:
+    return RESUME_TAKES_BACK.get((evidence, blocked_source or AGENT), True)
+
+
+def wait_replaces(evidence: str, blocked_source: str | None) -> bool:
+    return WAIT_REPLACES.get((evidence, blocked_source or AGENT), True)
+
+
+def exit_report_counts(ended: bool, lost: bool, exit_code: int | None) -> bool:
+    """Is a session's exit report recorded? The first one is; a later one only when the
+    daemon had given the session up for lost and no exit status was known: a worker that
+    reports late tells the truth."""
+    return not ended or (lost and exit_code is None)
 
 
 def next_status(current: str | None, event: str) -> str | None:

@@ -14,6 +14,7 @@ import pytest
 from agentd.errors import AgentdError
 from agentd.protocol.connection import Connection
 from agentd.protocol.messages import Push
+from agentd.worker.detect import ScreenWatch
 from tests.helpers import AGENT, Env, wait_for
 
 
@@ -245,23 +246,30 @@ def test_stream_events_reply_and_pushes_over_the_protocol(env: Env, repo: Path) 
     assert result["last_id"] == pushes[-1].data["id"]  # type: ignore[union-attr]
 
 
+def screen_events(watch: ScreenWatch, now: float, screen: str) -> list[dict[str, Any]]:
+    """What the worker's screen watch reports for this screen (its real output)."""
+    watch.saw_output()
+    event = watch.check(now, now, lambda: screen.splitlines())
+    return [event] if event else []
+
+
 def test_screen_resume_does_not_override_a_hook_block(env: Env, repo: Path) -> None:
     env.ok("run", "--agent", "sleeper", "--name", "mixed", cwd=repo)
     sid = session_of(env, "mixed")
-    screen = {"source": "screen"}
+    watch = ScreenWatch([r"Proceed\?"], [r"thinking"], 0)
     with daemon(env) as conn:
-        send = conn.request
-        send("append_session_events", {"session": sid, "events": [
-            ev("screen shows 'Proceed?'", "waiting", data=screen)]})
+        def send(events: list[dict[str, Any]]) -> None:
+            assert events, "the screen watch saw no change"
+            conn.request("append_session_events", {"session": sid, "events": events})
+
+        send(screen_events(watch, 10.0, "working\nProceed? (y/n)"))
         assert env.status("mixed") == "blocked"
-        send("append_session_events", {"session": sid, "events": [
-            ev("working again", "resumed", data=screen)]})
+        send(screen_events(watch, 11.0, "working\nthinking..."))
         assert env.status("mixed") == "running"  # the screen undoes its own block
-        send("append_session_events", {"session": sid, "events": [
-            ev("finished its turn; waiting for the next prompt", "waiting",
-               attention="notice", data={"source": "claude-hook"})]})
-        send("append_session_events", {"session": sid, "events": [
-            ev("working again", "resumed", data=screen)]})
+        send([ev("finished its turn; waiting for the next prompt", "waiting",
+                 attention="notice", data={"source": "claude-hook"})])
+        send(screen_events(watch, 12.0, "Proceed? (y/n)"))
+        send(screen_events(watch, 13.0, "thinking..."))
     assert env.status("mixed") == "blocked"  # but not a hook's
 
 

@@ -20,11 +20,11 @@ SCHEMA = {
         "id", "name", "agent", "prompt", "status", "status_reason", "workspace", "base",
         "base_commit", "branch", "worktree", "created_at", "ended_at", "exit_code",
         "attention", "attention_summary", "acked_event", "tokens_in", "tokens_out",
-        "cost_usd", "git_stat",
+        "cost_usd", "git_stat", "blocked_source",
     ],
     "sessions": [
         "id", "task_id", "seq", "argv", "worker_pid", "agent_pid", "started_at", "ended_at",
-        "exit_code", "end_reason",
+        "exit_code", "end_reason", "lost", "settled",
     ],
     "events": ["id", "task_id", "session_id", "ts", "kind", "attention", "summary", "data"],
     "thread_entries": ["id", "task_id", "session_id", "ts", "role", "kind", "content"],
@@ -81,7 +81,7 @@ def test_fresh_db_has_exactly_the_schema(store: Store) -> None:
     assert schema_of(store.db) == SCHEMA
     assert indexes_of(store.db) == INDEXES
     applied = [r[0] for r in store.db.execute("SELECT name FROM migrations ORDER BY rowid")]
-    assert applied == ["m001_initial"]
+    assert applied == ["m001_initial", "m002_lifecycle_columns"]
     assert [fn.__name__ for fn in migrations.MIGRATIONS] == applied
 
 
@@ -93,11 +93,12 @@ def test_migrations_are_numbered_in_order() -> None:
 def test_applying_twice_is_a_no_op(tmp_path: Path) -> None:
     db = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
     try:
-        assert migrations.apply(db) == ["m001_initial"]
+        assert migrations.apply(db) == [fn.__name__ for fn in migrations.MIGRATIONS]
         before = schema_of(db)
         assert migrations.apply(db) == []
         assert schema_of(db) == before
-        assert db.execute("SELECT COUNT(*) FROM migrations").fetchone()[0] == 1
+        count = db.execute("SELECT COUNT(*) FROM migrations").fetchone()[0]
+        assert count == len(migrations.MIGRATIONS)
     finally:
         db.close()
 
@@ -286,13 +287,75 @@ def test_mark_lost(store: Store) -> None:
 @pytest.mark.parametrize(("code", "status"), [(0, "completed"), (2, "failed")])
 def test_late_exit_report_after_lost_tells_the_truth(store: Store, code: int,
                                                      status: str) -> None:
-    """status.py: (lost, exit_ok) -> completed, (lost, exit_error) -> failed. The worker's
+    """lifecycle.py: (lost, exit_ok) -> completed, (lost, exit_error) -> failed. The worker's
     late report arrives through finish_session (daemon handler or direct SQLite write)."""
     task = task_with_session(store)
     store.mark_lost("s1", "its session worker vanished")
     assert store.finish_session("s1", code, f"exited with code {code}") is True
     t = store.task_by_id(task["id"])
     assert (t["status"], t["exit_code"]) == (status, code)
+    # ...once: the session is no longer lost-without-a-status.
+    assert store.finish_session("s1", 9, "exited with code 9") is False
+
+
+def test_lost_is_a_column_not_a_reason_prefix(store: Store) -> None:
+    task_with_session(store)
+    store.mark_lost("s1", "lost: a reason that happens to look like the old marker")
+    s = store.session("s1")
+    assert s is not None
+    assert (s["lost"], s["end_reason"]) == (1, "lost: a reason that happens to look like "
+                                               "the old marker")
+    # A session that ended normally is not lost, whatever its reason says.
+    task_with_session(store, "other", "s2")
+    store.finish_session("s2", 0, "lost: not really")
+    assert store.finish_session("s2", 1, "again") is False
+
+
+def test_ended_sessions_wait_to_be_settled_once(store: Store) -> None:
+    task_with_session(store)
+    task_with_session(store, "other", "s2")
+    assert store.unsettled_sessions() == []
+    store.finish_session("s1", 0, "exited with code 0")
+    store.mark_lost("s2", "its worker vanished")
+    assert [s["id"] for s in store.unsettled_sessions()] == ["s1", "s2"]
+    store.settle("s1")
+    store.settle("s2")
+    assert store.unsettled_sessions() == []
+    # A lost session reporting its real exit later is settled again.
+    store.finish_session("s2", 3, "exited with code 3")
+    assert [s["id"] for s in store.unsettled_sessions()] == ["s2"]
+
+
+def test_m002_carries_markers_over_from_the_old_text(tmp_path: Path) -> None:
+    """A state.db written before m002: the lost marker in end_reason and a blocked task's
+    screen summary become columns."""
+    db = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at REAL)")
+    migrations.m001_initial(db)
+    db.execute("INSERT INTO migrations VALUES ('m001_initial', 0)")
+    for n, (status, reason) in enumerate([("blocked", "screen shows 'Proceed?'"),
+                                          ("blocked", "no output for 30s"),
+                                          ("blocked", "asks permission to use Bash"),
+                                          ("running", "screen shows 'x'")]):
+        db.execute("INSERT INTO tasks (id, name, agent, prompt, status, status_reason, "
+                   "workspace, base, base_commit, branch, worktree, created_at) VALUES "
+                   "(?, ?, 'a', '', ?, ?, '/r', 'main', 'c', 'b', '/w', 0)",
+                   (n + 1, f"t{n}", status, reason))
+    db.execute("INSERT INTO sessions (id, task_id, seq, argv, started_at, ended_at, end_reason) "
+               "VALUES ('a', 1, 1, '[]', 0, 1, 'lost: its worker vanished'), "
+               "('b', 2, 1, '[]', 0, 1, 'exited with code 0'), ('c', 3, 1, '[]', 0, NULL, NULL)")
+    db.close()
+    store = Store(tmp_path / "old.db")
+    try:
+        rows = store.db.execute("SELECT name, blocked_source FROM tasks ORDER BY id")
+        assert [tuple(r) for r in rows] == [("t0", "screen"), ("t1", "idle"), ("t2", "agent"),
+                                            ("t3", None)]
+        rows = store.db.execute("SELECT id, lost, settled, end_reason FROM sessions ORDER BY id")
+        assert [tuple(r) for r in rows] == [("a", 1, 1, "its worker vanished"),
+                                            ("b", 0, 1, "exited with code 0"),
+                                            ("c", 0, 0, None)]
+    finally:
+        store.close()
 
 
 # -- events and attention ------------------------------------------------------------------

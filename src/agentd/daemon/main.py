@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import fcntl
-import json
 import os
 import signal
 import socket
 import sys
 import time
 import traceback
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from agentd import __version__, config
-from agentd.daemon.handlers import Handlers, event_view
+from agentd.daemon import notify
+from agentd.daemon.handlers import Control, Handlers
 from agentd.daemon.hub import Hub
 from agentd.daemon.server import Server
+from agentd.daemon.sessions import Sessions
 from agentd.daemon.tasks import Tasks
 from agentd.errors import AgentdError, DaemonError
 from agentd.jsonlog import JsonLog
@@ -31,12 +34,41 @@ from agentd.store.db import Store
 from agentd.unix import bind_private, daemonize, detach_stdio
 
 RECONCILE_SECONDS = 5.0
+SHUTDOWN_SECONDS = 2.0  # for replies already written to reach their clients
 
 
 def load_paths() -> tuple[Paths, config.Config]:
     root = runtime_root()
     cfg = config.load(Paths.resolve(None, root).config)
     return Paths.resolve(cfg.data_dir, root), cfg
+
+
+class Services:
+    """Everything the daemon serves with, built in one place once the process owns its
+    root (after the pid-file lock), and handed out explicitly."""
+
+    def __init__(self, paths: Paths, load_config: Callable[[], config.Config],
+                 log: JsonLog) -> None:
+        self.store = Store(paths.db)
+        self.hub = Hub()
+        self.store.on_commit = self.hub.notify
+        self.sessions = Sessions(paths, self.store, load_config, log)
+        self.tasks = Tasks(paths, self.store, self.sessions, load_config, log)
+
+
+@contextlib.contextmanager
+def captured_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """SIGTERM, SIGINT and SIGHUP ask the daemon to stop; the previous handlers come back
+    when serving ends (uvicorn's capture_signals)."""
+    loop = asyncio.get_running_loop()
+    sigs = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    for sig in sigs:
+        loop.add_signal_handler(sig, stop)
+    try:
+        yield
+    finally:
+        for sig in sigs:
+            loop.remove_signal_handler(sig)
 
 
 class Daemon:
@@ -78,11 +110,8 @@ class Daemon:
     def startup(self) -> None:
         os.umask(0o077)  # state.db, logs and specs are the user's alone
         self.write_pid()
-        self.store = Store(self.paths.db)
-        self.hub = Hub()
-        self.store.on_commit = self.hub.notify
-        self.tasks = Tasks(self.paths, self.store, self.load_config, self.log)
-        lost = self.tasks.reconcile()
+        self.services = Services(self.paths, self.load_config, self.log)
+        lost = self.services.sessions.reconcile()
         self.log("info", "agentd started", version=__version__, pid=self.pid,
                  root=str(self.paths.root), lost=lost)
 
@@ -93,72 +122,39 @@ class Daemon:
 
     async def main_loop(self) -> None:
         self.stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            loop.add_signal_handler(sig, self.request_stop)
-        self.server = Server(Handlers(self), self.log)
+        s = self.services
+        control = Control(self.pid, self.started_at, self.request_stop)
+        server = Server(Handlers(self.paths, s.store, s.tasks, s.sessions, s.hub,
+                                 self.load_config, control), self.log)
         assert self.sock is not None
-        # asyncio closes the socket it serves on; hand it a duplicate so the original
-        # stays open (and listening) for an in-place upgrade.
-        srv = await self.server.serve(self.sock.dup())
-        background = [asyncio.create_task(self.reconcile_forever()),
-                      asyncio.create_task(self.on_attention_forever())]
-        await self.stopping.wait()
-        for task in background:
-            task.cancel()
-        srv.close()
-        await asyncio.sleep(0.05)  # let the stop reply reach its client
+        with captured_signals(self.request_stop):
+            # asyncio closes the socket it serves on; hand it a duplicate so the original
+            # stays open (and listening) for an in-place upgrade.
+            srv = await server.serve(self.sock.dup())
+            background = [
+                asyncio.create_task(self.reconcile_forever()),
+                asyncio.create_task(notify.on_attention_forever(
+                    s.store, s.hub, self.load_config, self.log))]
+            await s.sessions.settle_pending()  # ended while the daemon was down
+            await self.stopping.wait()
+            srv.close()
+            await server.shutdown(timeout=SHUTDOWN_SECONDS)
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
 
     async def reconcile_forever(self) -> None:
+        sessions = self.services.sessions
         while True:
             await asyncio.sleep(RECONCILE_SECONDS)
             try:
-                self.tasks.reconcile()
+                sessions.reconcile()
+                await sessions.settle_pending()
             except Exception:  # noqa: BLE001
                 self.log("error", "reconcile failed", error=traceback.format_exc())
 
-    async def on_attention_forever(self) -> None:
-        """Run config's `on_attention` command for each new action event (JSON on stdin)."""
-        since = self.store.last_event_id()
-        wake = self.hub.subscribe()
-        while True:
-            wake.clear()
-            rows = self.store.events(since, min_level=2, limit=100)
-            if not rows:
-                # Nothing to act on up to here (no await since the query, so no commit in
-                # between): never scan these events again.
-                since = self.store.last_event_id()
-                await wake.wait()
-                continue
-            since = rows[-1]["id"]
-            try:
-                command = self.load_config().on_attention
-            except AgentdError:
-                command = None
-            for row in rows if command else []:
-                await self.run_hook(command, row)
-
-    async def run_hook(self, command: str | None, row: dict[str, Any]) -> None:
-        assert command
-        payload = json.dumps(event_view(row)).encode()
-        try:
-            proc = await asyncio.create_subprocess_shell(
-                command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE, start_new_session=True)
-            try:
-                _, err = await asyncio.wait_for(proc.communicate(payload), timeout=30)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-                raise
-            if proc.returncode:
-                self.log("warning", "on_attention command failed", task=row["task"],
-                         command=command, code=proc.returncode, stderr=err.decode()[-500:])
-        except (OSError, TimeoutError) as e:
-            self.log("warning", "on_attention command failed", task=row["task"],
-                     command=command, error=repr(e))
-
     def request_stop(self, upgrade: bool = False) -> None:
+        """Stop serving (and, with `upgrade`, re-execute in place)."""
         self.upgrade = upgrade
         if self.stopping is not None:
             self.stopping.set()
@@ -166,7 +162,7 @@ class Daemon:
     # -- shutdown --------------------------------------------------------------------------
 
     def shutdown(self) -> None:
-        self.store.close()
+        self.services.store.close()
         assert self.sock is not None
         if self.upgrade:
             self.log("info", "agentd upgrading in place", pid=self.pid)

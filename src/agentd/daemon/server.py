@@ -1,7 +1,9 @@
-"""The daemon's socket server: accept, check the peer, decode, dispatch, reply.
+"""The daemon's socket server: accept, check the peer, decode, validate, dispatch, reply.
 
-Handlers are `async def h_<request name>(self, params, conn)` on `Handlers`; each returns
-the reply's result or raises an AgentdError, which travels back as a failed reply.
+Handlers are `async def h_<request name>(self, params, peer)` on `Handlers`. Parameters are
+checked against the request's declaration (protocol/requests.py) first, so a bad one is the
+caller's `usage` error naming it; anything a handler raises other than an AgentdError is a
+bug, logged with its traceback and answered `error`. Neither takes the daemon down.
 """
 
 from __future__ import annotations
@@ -9,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import socket
 import traceback
-from typing import Any
 
+from agentd.daemon.handlers import Handlers
 from agentd.errors import AgentdError
+from agentd.jsonlog import JsonLog
 from agentd.protocol import codec
 from agentd.protocol.messages import Failure, Invalid, Message, Reply, Request
+from agentd.protocol.requests import DAEMON, validate
 from agentd.unix import same_user
 
 
@@ -39,13 +43,28 @@ class Peer:
 
 
 class Server:
-    def __init__(self, handlers: Any, log: Any) -> None:
+    """Serves the handlers; `peers` are the open connections, drained at shutdown."""
+
+    def __init__(self, handlers: Handlers, log: JsonLog) -> None:
         self.handlers = handlers
         self.log = log
         self.peers: set[Peer] = set()
 
     async def serve(self, sock: socket.socket) -> asyncio.Server:
         return await asyncio.start_unix_server(self.on_connect, sock=sock, limit=1 << 20)
+
+    async def shutdown(self, timeout: float) -> None:
+        """Let replies already written reach their clients (at most `timeout` seconds),
+        then close every connection."""
+        peers = list(self.peers)
+        if peers:
+            await asyncio.wait([asyncio.ensure_future(p.drain()) for p in peers],
+                               timeout=timeout)
+        for p in peers:
+            p.closed = True
+            for task in p.tasks:
+                task.cancel()
+            p.writer.close()
 
     async def on_connect(self, reader: asyncio.StreamReader,
                          writer: asyncio.StreamWriter) -> None:
@@ -84,15 +103,13 @@ class Server:
                               f"the daemon takes requests, not {type(msg).__name__} frames"))
             return
         handler = getattr(self.handlers, f"h_{msg.name}", None)
-        if handler is None:
+        if handler is None or msg.name not in DAEMON:
             peer.send(Failure(msg.id, "protocol", f"unknown request {msg.name!r}"))
             return
         try:
-            result = await handler(msg.params, peer)
+            result = await handler(validate(DAEMON, msg.name, msg.params), peer)
         except AgentdError as e:
             peer.send(Failure(msg.id, e.code, e.message))
-        except (KeyError, TypeError, ValueError) as e:
-            peer.send(Failure(msg.id, "usage", f"bad parameters for {msg.name}: {e!r}"))
         except Exception as e:  # noqa: BLE001 - a bug must not take the daemon down
             self.log("error", f"request {msg.name} failed", error=traceback.format_exc())
             peer.send(Failure(msg.id, "error", f"internal error in {msg.name}: {e!r}; "

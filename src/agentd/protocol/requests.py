@@ -6,7 +6,8 @@ a handler runs, so a handler only ever sees well-typed, in-range values, and an 
 inside one is a bug, never the caller's mistake. A bad parameter is answered with a `usage`
 failure that names the request, the parameter and what it must be.
 
-Parameters a declaration does not name are ignored: session workers outlive daemon
+A parameter sent as null, or left out, takes its default. Parameters a declaration does
+not name are ignored: session workers outlive daemon
 upgrades, so an older worker must accept a newer daemon's requests.
 """
 
@@ -28,14 +29,13 @@ class Param:
     """One parameter: `kind` is str, int, num, bool, strs ([str]), env ({str: str}),
     words (str or [str]) or list (any JSON list, checked by its handler)."""
 
-    __slots__ = ("kind", "required", "default", "lo", "hi", "choices", "null")
+    __slots__ = ("kind", "required", "default", "lo", "hi", "choices")
 
     def __init__(self, kind: str, default: Any = None, *, required: bool = False,
                  lo: float | None = None, hi: float | None = None,
-                 choices: tuple[str, ...] | None = None, null: bool = False) -> None:
+                 choices: tuple[str, ...] | None = None) -> None:
         self.kind, self.default, self.required = kind, default, required
         self.lo, self.hi, self.choices = lo, hi, choices
-        self.null = null or (default is None and not required)
 
     def what(self) -> str:
         if self.choices:
@@ -147,8 +147,6 @@ def validate(table: dict[str, dict[str, Param]], name: str, params: Any) -> dict
         if value is None:
             if param.required:
                 raise UsageError(f"{name}: parameter '{key}' is required ({param.what()})")
-            if key in params and not param.null:
-                raise UsageError(f"{name}: parameter '{key}' must be {param.what()}, not null")
             out[key] = param.default() if callable(param.default) else _copy(param.default)
             continue
         try:

@@ -16,20 +16,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from agentd import lifecycle
+from agentd import attention as levels
+from agentd import effects, lifecycle
 from agentd.errors import TaskNotFound
-from agentd.protocol.events import THREAD_KINDS, AgentEvent
+from agentd.protocol.events import AgentEvent
 from agentd.store import migrations
-
-LEVELS = {"info": 0, "notice": 1, "action": 2}
-# Summaries of blocks seen on the screen or from idle time (worker/detect.py).
-SCREEN_PREFIXES = ("screen shows", "no output for")
-LOST_PREFIX = "lost: "  # end_reason of a session given up for lost; a late exit may follow
 
 TASK_COLUMNS = (
     "id, name, agent, prompt, status, status_reason, workspace, base, base_commit, branch, "
     "worktree, created_at, ended_at, exit_code, attention, attention_summary, acked_event, "
-    "tokens_in, tokens_out, cost_usd, git_stat"
+    "tokens_in, tokens_out, cost_usd, git_stat, blocked_source"
 )
 
 
@@ -120,13 +116,15 @@ class Store:
 
     def apply(self, task_id: int, event: str, reason: str | None = None,
               session_id: str | None = None, exit_code: int | None = None,
-              attention: str = "info") -> str | None:
+              attention: str = "info", evidence: str | None = None) -> str | None:
         """Feed a lifecycle input to a task; record the change. Returns the new status."""
         with self.write() as db:
-            return self._apply(db, task_id, event, reason, session_id, exit_code, attention)
+            return self._apply(db, task_id, event, reason, session_id, exit_code, attention,
+                               evidence)
 
     def _apply(self, db: sqlite3.Connection, task_id: int, event: str, reason: str | None,
-               session_id: str | None, exit_code: int | None, attention: str) -> str | None:
+               session_id: str | None, exit_code: int | None, attention: str,
+               evidence: str | None = None) -> str | None:
         row = db.execute("SELECT name, status FROM tasks WHERE id = ?", (task_id,)).fetchone()
         if row is None:
             return None
@@ -134,10 +132,11 @@ class Store:
         if new is None:
             return None
         ended = new in lifecycle.ENDED
+        blocked_source = (evidence or lifecycle.AGENT) if new == lifecycle.BLOCKED else None
         db.execute(
             "UPDATE tasks SET status = ?, status_reason = ?, ended_at = ?, "
-            "exit_code = COALESCE(?, exit_code) WHERE id = ?",
-            (new, reason, time.time() if ended else None, exit_code, task_id))
+            "exit_code = COALESCE(?, exit_code), blocked_source = ? WHERE id = ?",
+            (new, reason, time.time() if ended else None, exit_code, blocked_source, task_id))
         summary = f"{row['name']} is {new}" + (f": {reason}" if reason else "")
         self._event(db, task_id, session_id, "status_changed", attention, summary,
                     {"from": row["status"], "to": new, "exit_code": exit_code})
@@ -191,14 +190,13 @@ class Store:
     def finish_session(self, session_id: str, exit_code: int | None, reason: str) -> bool:
         """Record how a session ended, once. Returns False when it was already recorded."""
         with self.write() as db:
-            row = db.execute("SELECT task_id, ended_at, exit_code, end_reason FROM sessions "
+            row = db.execute("SELECT task_id, ended_at, exit_code, lost FROM sessions "
                              "WHERE id = ?", (session_id,)).fetchone()
-            given_up = row is not None and row["exit_code"] is None and (
-                row["end_reason"] or "").startswith(LOST_PREFIX)
-            if row is None or (row["ended_at"] is not None and not given_up):
+            if row is None or not lifecycle.exit_report_counts(
+                    row["ended_at"] is not None, bool(row["lost"]), row["exit_code"]):
                 return False
-            db.execute("UPDATE sessions SET ended_at = ?, exit_code = ?, end_reason = ? "
-                       "WHERE id = ?", (time.time(), exit_code, reason, session_id))
+            db.execute("UPDATE sessions SET ended_at = ?, exit_code = ?, end_reason = ?, "
+                       "settled = 0 WHERE id = ?", (time.time(), exit_code, reason, session_id))
             self._event(db, row["task_id"], session_id, "session_exited", "info",
                         f"session {session_id} {reason}", {"exit_code": exit_code})
             latest = db.execute("SELECT id FROM sessions WHERE task_id = ? ORDER BY seq DESC "
@@ -210,15 +208,28 @@ class Store:
                             attention)
             return True
 
-    def mark_lost(self, session_id: str, reason: str) -> None:
+    def mark_lost(self, session_id: str, reason: str) -> bool:
+        """Give a session up for lost (its worker is gone without an exit status)."""
         with self.write() as db:
             row = db.execute("SELECT task_id, ended_at FROM sessions WHERE id = ?",
                              (session_id,)).fetchone()
             if row is None or row["ended_at"] is not None:
-                return
-            db.execute("UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ?",
-                       (time.time(), LOST_PREFIX + reason, session_id))
+                return False
+            db.execute("UPDATE sessions SET ended_at = ?, end_reason = ?, lost = 1, "
+                       "settled = 0 WHERE id = ?", (time.time(), reason, session_id))
             self._apply(db, row["task_id"], "vanish", reason, session_id, None, "action")
+            return True
+
+    def unsettled_sessions(self) -> list[dict[str, Any]]:
+        """Sessions that ended (or were lost) whose end the daemon has not processed yet:
+        also those that ended while the daemon was down."""
+        return [dict(r) for r in self.db.execute(
+            "SELECT s.*, t.name AS task_name FROM sessions s JOIN tasks t ON t.id = s.task_id "
+            "WHERE s.ended_at IS NOT NULL AND s.settled = 0 ORDER BY s.ended_at")]
+
+    def settle(self, session_id: str) -> None:
+        with self.write() as db:
+            db.execute("UPDATE sessions SET settled = 1 WHERE id = ?", (session_id,))
 
     # -- events --------------------------------------------------------------------------
 
@@ -237,18 +248,23 @@ class Store:
              json.dumps(data))).lastrowid
         assert event_id is not None
         if task_id is not None:
-            # A task's attention: the highest level among its events not yet acknowledged.
-            db.execute(
-                "UPDATE tasks SET attention = ?, attention_summary = ? WHERE id = ? AND "
-                "(attention IS NULL OR ? >= CASE attention WHEN 'info' THEN 0 "
-                "WHEN 'notice' THEN 1 ELSE 2 END)",
-                (attention, summary, task_id, LEVELS[attention]))
+            self._raise_attention(db, task_id, attention, summary)
         return event_id
+
+    @staticmethod
+    def _raise_attention(db: sqlite3.Connection, task_id: int, level: str,
+                         summary: str) -> None:
+        """A task's attention: the highest level among its events not yet acknowledged
+        (the latest of them gives the summary)."""
+        row = db.execute("SELECT attention FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        if row is not None and (row[0] is None or levels.rank(level) >= levels.rank(row[0])):
+            db.execute("UPDATE tasks SET attention = ?, attention_summary = ? WHERE id = ?",
+                       (level, summary, task_id))
 
     def append_agent_events(self, task_id: int, session_id: str,
                             events: list[AgentEvent]) -> tuple[int, int]:
-        """Store a validated batch in one transaction, with its effects: thread entries,
-        usage totals, artifacts and blocked/running transitions. Returns (first, last) id."""
+        """Store a validated batch in one transaction, with the effects `effects.plan`
+        gives it on the task as it is now. Returns (first, last) event id."""
         now = time.time()
         with self.write() as db:
             rows = [(task_id, session_id, e.ts or now, e.kind, e.attention, e.summary,
@@ -256,69 +272,49 @@ class Store:
             db.executemany("INSERT INTO events (task_id, session_id, ts, kind, attention, "
                            "summary, data) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             last = db.execute("SELECT last_insert_rowid()").fetchone()[0]
-            status = db.execute("SELECT status FROM tasks WHERE id = ?",
-                                (task_id,)).fetchone()[0]
-            # A question seen on the screen of a task already known to be blocked (say, by
-            # Claude's PermissionRequest hook) adds nothing: keep the more telling summary.
-            telling = [e for e in events if not (
-                status == lifecycle.BLOCKED and e.kind == "waiting"
-                and e.data.get("source") == "screen")]
-            if telling:
-                top = max(reversed(telling), key=lambda e: LEVELS[e.attention])  # latest top
-                db.execute(
-                    "UPDATE tasks SET attention = ?, attention_summary = ? WHERE id = ? AND "
-                    "(attention IS NULL OR ? >= CASE attention WHEN 'info' THEN 0 "
-                    "WHEN 'notice' THEN 1 ELSE 2 END)",
-                    (top.attention, top.summary, task_id, LEVELS[top.attention]))
-            self._effects(db, task_id, session_id, events, now)
+            row = db.execute("SELECT status, attention, blocked_source FROM tasks WHERE id = ?",
+                             (task_id,)).fetchone()
+            fx = effects.plan(effects.TaskState(row[0], row[1], row[2]), events)
+            self._execute(db, task_id, session_id, fx, now)
         return last - len(events) + 1, last
 
-    def _effects(self, db: sqlite3.Connection, task_id: int, session_id: str,
-                 events: list[AgentEvent], now: float) -> None:
-        thread = [(task_id, session_id, e.ts or now, str(e.data.get("role") or (
-            "assistant" if e.kind in ("message", "result") else "tool")), e.kind,
-            json.dumps({"summary": e.summary, **e.data}))
-            for e in events if e.kind in THREAD_KINDS]
-        if thread:
+    def _execute(self, db: sqlite3.Connection, task_id: int, session_id: str,
+                 fx: effects.Effects, now: float) -> None:
+        if fx.attention:
+            db.execute("UPDATE tasks SET attention = ?, attention_summary = ? WHERE id = ?",
+                       (*fx.attention, task_id))
+        if fx.thread:
             db.executemany("INSERT INTO thread_entries (task_id, session_id, ts, role, kind, "
-                           "content) VALUES (?, ?, ?, ?, ?, ?)", thread)
-        usage = [e for e in events if e.kind == "usage"]
-        if usage:
+                           "content) VALUES (?, ?, ?, ?, ?, ?)",
+                           [(task_id, session_id, ts or now, role, kind, content)
+                            for ts, role, kind, content in fx.thread])
+        if fx.usage:
             db.executemany(
                 "INSERT INTO usage (task_id, session_id, ts, model, tokens_in, tokens_out, "
                 "cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(task_id, session_id, e.ts or now, e.data.get("model"),
-                  e.data.get("tokens_in", 0), e.data.get("tokens_out", 0),
-                  e.data.get("cost_usd")) for e in usage])
+                [(task_id, session_id, ts or now, d.get("model"), d.get("tokens_in", 0),
+                  d.get("tokens_out", 0), d.get("cost_usd")) for ts, d in fx.usage])
+            data = [d for _, d in fx.usage]
             db.execute(
                 "UPDATE tasks SET tokens_in = COALESCE(tokens_in, 0) + ?, "
                 "tokens_out = COALESCE(tokens_out, 0) + ?, "
                 "cost_usd = CASE WHEN ? THEN COALESCE(cost_usd, 0) + ? ELSE cost_usd END "
                 "WHERE id = ?",
-                (sum(e.data.get("tokens_in", 0) for e in usage),
-                 sum(e.data.get("tokens_out", 0) for e in usage),
-                 any("cost_usd" in e.data for e in usage),
-                 sum(e.data.get("cost_usd", 0) for e in usage), task_id))
-        artifacts = [e for e in events if e.kind == "artifact"]
-        if artifacts:
+                (sum(d.get("tokens_in", 0) for d in data),
+                 sum(d.get("tokens_out", 0) for d in data),
+                 any("cost_usd" in d for d in data),
+                 sum(d.get("cost_usd", 0) for d in data), task_id))
+        if fx.artifacts:
             db.executemany(
                 "INSERT INTO artifacts (task_id, session_id, ts, kind, path, description, data) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(task_id, session_id, e.ts or now, str(e.data.get("type", "file")),
-                  e.data.get("path"), e.data.get("description", e.summary),
-                  json.dumps(e.data)) for e in artifacts])
-        for e in events:
-            if e.kind == "resumed" and e.data.get("source") == "screen":
-                # The screen only takes back a block the screen put there: a hook that said
-                # "waiting for the next prompt" since then knows better than a spinner seen
-                # a moment too late.
-                reason = db.execute("SELECT status_reason FROM tasks WHERE id = ?",
-                                    (task_id,)).fetchone()[0] or ""
-                if not reason.startswith(SCREEN_PREFIXES):
-                    continue
-            if e.kind in ("waiting", "resumed"):
-                self._apply(db, task_id, "wait" if e.kind == "waiting" else "resume",
-                            e.summary, session_id, None, "info")
+                [(task_id, session_id, ts or now, *rest) for ts, *rest in fx.artifacts])
+        for tr in fx.transitions:
+            self._apply(db, task_id, tr.input, tr.reason, session_id, None, "info",
+                        tr.evidence)
+        if fx.blocked_source:
+            db.execute("UPDATE tasks SET blocked_source = ? WHERE id = ?",
+                       (fx.blocked_source, task_id))
 
     def last_event_id(self) -> int:
         return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
@@ -333,8 +329,9 @@ class Store:
             sql += " AND e.task_id = ?"
             args.append(task_id)
         if min_level:
-            levels = ", ".join(f"'{k}'" for k, v in LEVELS.items() if v >= min_level)
-            sql += f" AND e.attention IN ({levels})"
+            wanted = levels.LEVELS[min_level:]
+            sql += f" AND e.attention IN ({', '.join('?' for _ in wanted)})"
+            args.extend(wanted)
         sql += " ORDER BY e.id LIMIT ?"
         args.append(limit)
         out = []

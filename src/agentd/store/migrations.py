@@ -109,6 +109,29 @@ def m001_initial(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m002_lifecycle_columns(db: sqlite3.Connection) -> None:
+    """Where a block came from and whether a session was given up for lost become columns
+    (they were recognised from the wording of status_reason and end_reason); `settled`
+    marks a session whose end the daemon has processed (artifact capture hangs there)."""
+    _script(
+        db,
+        """
+        ALTER TABLE tasks ADD COLUMN blocked_source TEXT;
+        ALTER TABLE sessions ADD COLUMN lost INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE sessions ADD COLUMN settled INTEGER NOT NULL DEFAULT 0;
+        UPDATE sessions SET lost = 1, end_reason = substr(end_reason, 7)
+            WHERE end_reason LIKE 'lost: %';
+        UPDATE sessions SET settled = 1 WHERE ended_at IS NOT NULL;
+        UPDATE tasks SET blocked_source = CASE
+            WHEN status_reason LIKE 'screen shows%' THEN 'screen'
+            WHEN status_reason LIKE 'no output for%' THEN 'idle'
+            ELSE 'agent' END
+            WHERE status = 'blocked'
+        """
+    )
+
+
 def apply(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations in order; return the names applied now."""
     db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL)")

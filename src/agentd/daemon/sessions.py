@@ -1,0 +1,172 @@
+"""Sessions: starting a session worker, talking to it, stopping it, finding the ones that
+vanished, and the domain step "a session ended".
+
+"A session ended" (`Sessions.settle`) runs once for every session whose end was recorded —
+by its worker (through the daemon, or straight into SQLite while the daemon was down), by
+`agent kill`, or by `reconcile` finding it lost — and calls every function registered in
+`on_ended` with the session's row. Later work (artifact capture) hangs on it. The store's
+`settled` column makes it exactly once, also across daemon restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from agentd.agents.launch import launch_argv
+from agentd.config import AgentSpec, Config
+from agentd.errors import AgentdError, Conflict
+from agentd.jsonlog import JsonLog
+from agentd.paths import Paths
+from agentd.procs import pid_alive, signal_group, terminate_group, wait_gone
+from agentd.protocol.connection import Connection
+from agentd.protocol.views import WorkerSpec
+from agentd.store.db import Store
+
+EndedHook = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Sessions:
+    def __init__(self, paths: Paths, store: Store, load_config: Callable[[], Config],
+                 log: JsonLog) -> None:
+        self.paths = paths
+        self.store = store
+        self.load_config = load_config
+        self.log = log
+        self.on_ended: list[EndedHook] = []
+        self.settling: set[str] = set()
+
+    # -- start -------------------------------------------------------------------------
+
+    async def start(self, task: dict[str, Any], agent: AgentSpec, prompt: str,
+                    env: dict[str, str], cols: int, rows: int) -> tuple[str, str | None]:
+        """Start a session; returns its id and, when the agent could not start, why."""
+        config = self.load_config()
+        sid = secrets.token_hex(5)
+        argv = launch_argv(agent, prompt, self.paths.sessions, sid)
+        env = {**env, **agent.env,
+               "AGENTD_SESSION_ID": sid, "AGENTD_SOCKET": str(self.paths.socket),
+               "AGENTD_WORKSPACE": task["workspace"], "AGENTD_WORKTREE": task["worktree"],
+               "AGENTD_BRANCH": task["branch"], "AGENTD_TASK": task["name"]}
+        env.setdefault("TERM", "xterm-256color")
+        self.store.add_session(task["id"], sid, argv)
+        spec = WorkerSpec(
+            session_id=sid, task=task["name"], argv=argv, env=env, cwd=task["worktree"],
+            cols=cols, rows=rows, socket=str(self.paths.session_socket(sid)),
+            log=str(self.paths.session_log(sid)), log_max_bytes=config.log_max_bytes,
+            log_keep=config.log_keep, prompt_mode=agent.prompt, prompt=prompt,
+            daemon_socket=str(self.paths.socket), db=str(self.paths.db),
+            waiting_patterns=list(agent.waiting_patterns),
+            busy_patterns=list(agent.busy_patterns), idle_seconds=agent.idle_seconds)
+        resolved = shutil.which(agent.command, path=env.get("PATH", os.defpath))
+        if resolved is None:
+            reason = (f"agent {agent.name!r}: command {agent.command!r} not found on PATH; "
+                      f"install it or set [agents.{agent.name}] command in "
+                      f"{self.paths.config}")
+            await self.ended(sid, 127, reason)
+            return sid, reason
+        spec_path = self.paths.session_spec(sid)
+        fd = os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(spec.to_wire(), f)
+        ready = await asyncio.to_thread(self._spawn_worker, spec_path)
+        if "error" in ready:
+            await self.ended(sid, 127, str(ready["error"]))
+            return sid, str(ready["error"])
+        self.store.session_started(sid, ready["worker_pid"], ready["agent_pid"])
+        return sid, None
+
+    def _spawn_worker(self, spec_path: os.PathLike[str]) -> dict[str, Any]:
+        with open(self.paths.daemon_log, "ab") as errlog:
+            proc = subprocess.run(
+                [sys.executable, "-m", "agentd.worker", os.fspath(spec_path)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errlog,
+                start_new_session=True, timeout=30)
+        try:
+            ready: dict[str, Any] = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+            return ready
+        except (ValueError, IndexError):
+            return {"error": f"session worker failed to start (exit {proc.returncode}); "
+                             f"see {self.paths.daemon_log}"}
+
+    # -- talking to a worker -------------------------------------------------------------
+
+    def worker(self, sid: str, timeout: float) -> Connection:
+        return Connection.open(self.paths.session_socket(sid), timeout=timeout)
+
+    def deliver(self, sid: str, text: str, keys: list[str], enter: bool) -> int:
+        """Type into a session: text as an INPUT frame, then named keys. Bytes typed."""
+        try:
+            with self.worker(sid, timeout=10) as conn:
+                if text:
+                    conn.send_input(text.encode())
+                result = conn.request("keys", {"names": keys, "enter": enter})
+        except OSError as e:
+            raise Conflict(f"the session {sid} does not answer ({e.strerror or e}); "
+                           "it may have just ended") from None
+        return len(text.encode()) + int(result["bytes"])
+
+    def stop(self, session: dict[str, Any], grace: float) -> None:
+        """Ask the worker to stop the agent (its escalation policy: procs.escalation); wait
+        for it to go, escalating ourselves if the worker does not answer."""
+        agent_pid = session.get("agent_pid")
+        try:
+            with self.worker(session["id"], timeout=2) as conn:
+                conn.request("terminate", {"grace": grace})
+        except (OSError, AgentdError):
+            if agent_pid:
+                terminate_group(agent_pid, grace)
+            return
+        if session.get("worker_pid"):
+            wait_gone(session["worker_pid"], grace + 5)
+        if agent_pid and pid_alive(agent_pid):
+            signal_group(agent_pid, signal.SIGKILL)
+
+    # -- the end of a session --------------------------------------------------------------
+
+    async def ended(self, sid: str, exit_code: int | None, reason: str) -> bool:
+        """Record a session's end (once; see lifecycle.exit_report_counts), then settle it."""
+        recorded = self.store.finish_session(sid, exit_code, reason)
+        await self.settle_pending()
+        return recorded
+
+    def reconcile(self) -> list[str]:
+        """Sessions the store thinks are live but whose worker is gone become lost."""
+        lost = []
+        for s in self.store.live_sessions():
+            if s["worker_pid"] and pid_alive(s["worker_pid"]):
+                continue
+            if not s["worker_pid"] and time.time() - s["started_at"] < 60:
+                continue  # still being started
+            if self.store.mark_lost(
+                    s["id"], f"its session worker (pid {s['worker_pid']}) vanished without "
+                    "recording an exit status; the agent's output is in its log"):
+                lost.append(s["task_name"])
+        return lost
+
+    async def settle_pending(self) -> None:
+        """Run "a session ended" for every session whose end is recorded but not settled."""
+        for s in self.store.unsettled_sessions():
+            if s["id"] in self.settling:
+                continue
+            self.settling.add(s["id"])
+            try:
+                for hook in self.on_ended:
+                    try:
+                        await hook(s)
+                    except Exception:  # noqa: BLE001 - one hook must not stop the others
+                        self.log("error", "session-ended step failed", task=s["task_name"],
+                                 session=s["id"], error=traceback.format_exc())
+                self.store.settle(s["id"])
+            finally:
+                self.settling.discard(s["id"])
