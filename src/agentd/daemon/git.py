@@ -98,16 +98,15 @@ def merge_base(repo: Path, a: str, b: str) -> str | None:
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
-def diff(worktree: Path, base: str, stat: bool, color: bool) -> str:
-    tree = snapshot_tree(worktree)
+def diff(worktree: Path, base: str, tree: str, stat: bool, color: bool) -> str:
+    """The diff from `base` to `tree` (a snapshot_tree)."""
     args = ["-c", f"color.ui={'always' if color else 'never'}", "diff", "--no-ext-diff"]
     if stat:
         args.append("--stat")
     return git(*args, base, tree, cwd=worktree).stdout
 
 
-def numstat(worktree: Path, base: str) -> dict[str, int]:
-    tree = snapshot_tree(worktree)
+def numstat(worktree: Path, base: str, tree: str) -> dict[str, int]:
     files = added = removed = 0
     for line in out("diff", "--numstat", base, tree, cwd=worktree).splitlines():
         a, r, _ = line.split("\t", 2)

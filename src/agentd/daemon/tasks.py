@@ -193,8 +193,9 @@ class Tasks:
             raise Conflict(f"the worktree of {task['name']} is gone ({worktree})")
         base = await asyncio.to_thread(git.merge_base, worktree, task["base_commit"], "HEAD")
         base = base or task["base_commit"]
-        text = await asyncio.to_thread(git.diff, worktree, base, stat, color)
-        figures = await asyncio.to_thread(git.numstat, worktree, base)
+        tree = await asyncio.to_thread(git.snapshot_tree, worktree)  # once for both
+        text = await asyncio.to_thread(git.diff, worktree, base, tree, stat, color)
+        figures = await asyncio.to_thread(git.numstat, worktree, base, tree)
         self.store.set_git_stat(task["id"], figures)
         return {"diff": text, "base": base, **figures}
 
