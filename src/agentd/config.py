@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from agentd.errors import ConfigError, UsageError
+from agentd.keys import key_bytes
 
 PROMPT_MODES = ("arg", "type", "none")
 HOOK_KINDS = ("claude", "codex", "none")
@@ -211,8 +212,6 @@ def load(path: Path) -> Config:
     if data.get("kill_grace_seconds", 0) < 0:
         raise _fail(path, text, "", "kill_grace_seconds", "must be zero or more")
     if "detach_key" in data:
-        from agentd.keys import key_bytes
-
         try:
             key_bytes(data["detach_key"])
         except UsageError as e:

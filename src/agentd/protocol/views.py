@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import time
 
-from agentd.errors import ProtocolError
-from agentd.protocol.requests import Param
+from agentd.errors import ProtocolError, UsageError
+from agentd.protocol.requests import Param, validate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -202,9 +202,6 @@ class WorkerSpec(_View):
 
     @staticmethod
     def check(fields: dict[str, Any]) -> dict[str, Any]:
-        from agentd.errors import UsageError
-        from agentd.protocol.requests import validate
-
         try:
             return validate({"worker spec": WORKER_SPEC}, "worker spec", fields)
         except UsageError as e:
