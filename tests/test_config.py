@@ -41,7 +41,8 @@ def test_missing_file_means_defaults(tmp_path: Path) -> None:
     assert cfg.log_keep == 1
     assert cfg.kill_grace_seconds == 3.0
     assert cfg.agent("claude").command == "claude"
-    assert cfg.agent("claude").hooks == "claude"
+    assert cfg.agent("claude").integration == "claude"
+    assert cfg.agent("gemini").integration == "gemini"
     assert cfg.agent("aider").prompt == "type"
     demo = cfg.agent("demo")
     assert demo.command == sys.executable
@@ -75,7 +76,7 @@ def test_user_args_merge_with_builtin_agent(tmp_path: Path) -> None:
     assert claude.args == ("--model", "opus")
     # Everything the user did not set comes from the built-in definition.
     assert claude.command == "claude"
-    assert claude.hooks == "claude"
+    assert claude.integration == "claude"
     assert claude.waiting_patterns == builtin.waiting_patterns
     assert claude.busy_patterns == builtin.busy_patterns
     assert claude.prompt == "arg"
@@ -106,7 +107,26 @@ idle_seconds = 2
     assert mine.env == {"MY_TOKEN": "x"}
     assert mine.waiting_patterns == (r"Continue\?",)
     assert mine.idle_seconds == 2.0
-    assert mine.hooks == "none"
+    assert mine.integration == "generic"
+
+
+def test_user_agent_picks_an_integration(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, '[agents.wrapped]\ncommand = "my-claude"\n'
+                                      'integration = "claude"\n'))
+    wrapped = cfg.agent("wrapped")
+    assert wrapped.integration == "claude"
+    # The integration launches it and reads its hooks; defaults stay the built-in agent's.
+    assert wrapped.waiting_patterns == ()
+
+
+@pytest.mark.parametrize(("hooks", "integration"), [
+    ("claude", "claude"), ("codex", "codex"), ("none", "generic")])
+def test_old_hooks_key_is_an_alias_of_integration(tmp_path: Path, hooks: str,
+                                                  integration: str) -> None:
+    cfg = config.load(write(tmp_path, f'[agents.x]\ncommand = "sh"\nhooks = "{hooks}"\n'
+                                      f'[agents.claude]\nhooks = "{hooks}"\n'))
+    assert cfg.agent("x").integration == integration
+    assert cfg.agent("claude").integration == integration  # overrides the built-in's
 
 
 def test_unknown_agent_lookup_names_known_agents_and_file(tmp_path: Path) -> None:
@@ -152,9 +172,15 @@ def test_unknown_agent_lookup_names_known_agents_and_file(tmp_path: Path) -> Non
     # bad prompt mode
     ('[agents.x]\ncommand = "sh"\nprompt = "shout"\n', 3, "agents.x.prompt",
      "must be one of arg, type, none"),
-    # bad hooks kind
+    # unknown integration
+    ('[agents.x]\ncommand = "sh"\nintegration = "cursor"\n', 3, "agents.x.integration",
+     "must be one of claude, codex, gemini, opencode, aider, demo, generic"),
+    # bad value of the old key hooks
     ('[agents.x]\ncommand = "sh"\nhooks = "yes"\n', 3, "agents.x.hooks",
      "must be one of claude, codex, none"),
+    # the old key and the new one together
+    ('[agents.x]\ncommand = "sh"\nintegration = "codex"\nhooks = "codex"\n', 4,
+     "agents.x.hooks", "old name of integration"),
     # bad regular expression
     ('[agents.x]\ncommand = "sh"\nwaiting_patterns = ["ok", "(unclosed"]\n', 3,
      "agents.x.waiting_patterns", "bad regular expression '(unclosed'"),

@@ -6,17 +6,18 @@ Every problem is reported as one line naming the file, the key and its line.
 from __future__ import annotations
 
 import re
-import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentd.agents import BUILTINS, MODULES, integration
 from agentd.errors import ConfigError, UsageError
 from agentd.keys import key_bytes
 
 PROMPT_MODES = ("arg", "type", "none")
-HOOK_KINDS = ("claude", "codex", "none")
+# The old key `hooks` is an alias of `integration`, with its old values.
+HOOKS_ALIAS = {"claude": "claude", "codex": "codex", "none": "generic"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,30 +30,13 @@ class AgentSpec:
     waiting_patterns: tuple[str, ...] = ()
     busy_patterns: tuple[str, ...] = ()
     idle_seconds: float = 0.0
-    hooks: str = "none"
-
+    integration: str = "generic"  # the module in agents/ that launches it and reads its hooks
 
 
 def builtin_agents() -> dict[str, dict[str, Any]]:
-    return {
-        "claude": {"command": "claude", "hooks": "claude",
-                   "waiting_patterns": [r"Do you want to \w+", r"Esc to cancel · Tab to amend"],
-                   "busy_patterns": [r"esc to interrupt"]},
-        "codex": {"command": "codex", "hooks": "codex",
-                  "waiting_patterns": [r"Would you like to run the following command",
-                                       r"Press enter to confirm or esc to cancel"],
-                  "busy_patterns": [r"esc to interrupt"]},
-        "gemini": {"command": "gemini", "args": ["-i"],
-                   "waiting_patterns": [r"Allow execution", r"Waiting for user confirmation"],
-                   "busy_patterns": [r"esc to cancel"]},
-        "opencode": {"command": "opencode", "args": ["--prompt"],
-                     "waiting_patterns": [r"Permission required", r"Allow once"],
-                     "busy_patterns": [r"esc interrupt"]},
-        "aider": {"command": "aider", "prompt": "type",
-                  "waiting_patterns": [r"\(Y\)es/\(N\)o", r"\[Yes\]:"],
-                  "busy_patterns": [r"Waiting for"]},
-        "demo": {"command": sys.executable, "args": ["-m", "agentd.demo_agent"]},
-    }
+    """The built-in agents as config tables: each integration's own defaults (agents/)."""
+    return {name: {**integration(name).defaults.to_config(), "integration": name}
+            for name in BUILTINS}
 
 
 _TOP_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -73,6 +57,7 @@ _AGENT_KEYS: dict[str, type | tuple[type, ...]] = {
     "waiting_patterns": list,
     "busy_patterns": list,
     "idle_seconds": (int, float),
+    "integration": str,
     "hooks": str,
 }
 _TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a table",
@@ -165,8 +150,8 @@ def _agent_spec(path: Path, text: str, name: str, raw: dict[str, Any]) -> AgentS
         raise bad("env", "values must be strings")
     if raw.get("prompt", "arg") not in PROMPT_MODES:
         raise bad("prompt", f"must be one of {', '.join(PROMPT_MODES)}")
-    if raw.get("hooks", "none") not in HOOK_KINDS:
-        raise bad("hooks", f"must be one of {', '.join(HOOK_KINDS)}")
+    if raw.get("integration", "generic") not in MODULES:
+        raise bad("integration", f"must be one of {', '.join(MODULES)}")
     if not raw.get("command"):
         raise bad("command", "is required and must not be empty")
     if raw.get("idle_seconds", 0) < 0:
@@ -176,8 +161,23 @@ def _agent_spec(path: Path, text: str, name: str, raw: dict[str, Any]) -> AgentS
         prompt=raw.get("prompt", "arg"), env=dict(raw.get("env", {})),
         waiting_patterns=tuple(raw.get("waiting_patterns", ())),
         busy_patterns=tuple(raw.get("busy_patterns", ())),
-        idle_seconds=float(raw.get("idle_seconds", 0)), hooks=raw.get("hooks", "none"),
+        idle_seconds=float(raw.get("idle_seconds", 0)),
+        integration=raw.get("integration", "generic"),
     )
+
+
+def _unalias(path: Path, text: str, name: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """`hooks = "claude"|"codex"|"none"` (the old key) as `integration`."""
+    if "hooks" not in raw:
+        return raw
+    section = f"agents.{name}"
+    if "integration" in raw:
+        raise _fail(path, text, section, "hooks",
+                    "is the old name of integration: set only integration")
+    if raw["hooks"] not in HOOKS_ALIAS:
+        raise _fail(path, text, section, "hooks", f"must be one of {', '.join(HOOKS_ALIAS)}")
+    rest = {k: v for k, v in raw.items() if k != "hooks"}
+    return {**rest, "integration": HOOKS_ALIAS[raw["hooks"]]}
 
 
 def load(path: Path) -> Config:
@@ -200,6 +200,7 @@ def load(path: Path) -> Config:
         if not isinstance(raw, dict):
             raise _fail(path, text, "agents", name, "must be a table like [agents.NAME]")
         _check(path, text, f"agents.{name}", raw, _AGENT_KEYS)
+        raw = _unalias(path, text, name, raw)
         base = merged.get(name, {})
         merged[name] = {**base, **raw}
         order.append(name)

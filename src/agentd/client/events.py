@@ -8,6 +8,7 @@ import os
 import sys
 from typing import Any
 
+from agentd.agents import WITH_HOOKS
 from agentd.client import daemonctl
 from agentd.client import format as fmt
 from agentd.errors import UsageError
@@ -93,12 +94,12 @@ def add_event_commands(sub: Any) -> None:
     ak.set_defaults(fn=cmd_ack)
 
     hk = sub.add_parser("hook", help=argparse.SUPPRESS)
-    hk.add_argument("agent", choices=("claude", "codex"))
+    hk.add_argument("agent", choices=WITH_HOOKS)
     hk.add_argument("payload", nargs="*")
     hk.set_defaults(fn=cmd_hook)
 
 
 def cmd_hook(a: argparse.Namespace) -> int:
-    from agentd.agents.hooks import run_hook
+    from agentd.agents.hook import run_hook
 
     return run_hook(a.agent, a.payload, sys.stdin)

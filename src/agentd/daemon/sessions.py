@@ -23,7 +23,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from agentd.agents.launch import launch_argv
+from agentd.agents import integration
 from agentd.config import AgentSpec, Config
 from agentd.errors import AgentdError, Conflict
 from agentd.jsonlog import JsonLog
@@ -53,8 +53,9 @@ class Sessions:
         """Start a session; returns its id and, when the agent could not start, why."""
         config = self.load_config()
         sid = secrets.token_hex(5)
-        argv = launch_argv(agent, prompt, self.paths.sessions, sid)
-        env = {**env, **agent.env,
+        argv, agent_env = integration(agent.integration).launch(
+            agent, prompt, lambda suffix: self.paths.session_file(sid, suffix))
+        env = {**env, **agent_env, **agent.env,
                "AGENTD_SESSION_ID": sid, "AGENTD_SOCKET": str(self.paths.socket),
                "AGENTD_WORKSPACE": task["workspace"], "AGENTD_WORKTREE": task["worktree"],
                "AGENTD_BRANCH": task["branch"], "AGENTD_TASK": task["name"]}

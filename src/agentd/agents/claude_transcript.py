@@ -1,4 +1,5 @@
-"""Reading agents' own transcripts for what their hooks do not carry: token usage."""
+"""Claude Code's transcript (JSON lines) read for what its hooks do not carry: token usage.
+Owned by agents/claude.py; the next issue replaces the PRICES table with genai-prices."""
 
 from __future__ import annotations
 
@@ -17,13 +18,12 @@ def price(model: str, tokens_in: int, tokens_out: int) -> float | None:
     return None
 
 
-def claude_usage_since(transcript: str | None, state: Path | None) -> dict[str, Any] | None:
-    """Usage of the assistant messages added to a Claude Code transcript (JSON lines)
-    since the last call; the offset read so far is kept in `<state>.transcript-offset`."""
+def usage_since(transcript: str | None, mark: Path) -> dict[str, Any] | None:
+    """Usage of the assistant messages added to a Claude Code transcript since the last
+    call; the offset read so far is kept in the file `mark`."""
     if not transcript or not Path(transcript).exists():
         return None
-    mark = state.with_name(state.name + ".transcript-offset") if state else None
-    offset = int(mark.read_text()) if mark and mark.exists() else 0
+    offset = int(mark.read_text()) if mark.exists() else 0
     tokens_in = tokens_out = 0
     model = ""
     seen: set[str] = set()
@@ -48,8 +48,7 @@ def claude_usage_since(transcript: str | None, state: Path | None) -> dict[str, 
             usage.get("cache_read_input_tokens", 0))
         tokens_out += int(usage.get("output_tokens", 0))
         model = str(msg.get("model") or model)
-    if mark:
-        mark.write_text(str(offset + end))
+    mark.write_text(str(offset + end))
     if not tokens_in and not tokens_out:
         return None
     result: dict[str, Any] = {"model": model, "tokens_in": tokens_in, "tokens_out": tokens_out}
