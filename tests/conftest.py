@@ -10,8 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
-from tests.helpers import Env, git
+from tests.helpers import SCALE, Env, git
 
 QUICK_CONFIG = f"""
 default_agent = "demo"
@@ -34,6 +35,28 @@ prompt = "none"
 command = "true"
 prompt = "none"
 """
+
+
+DEADLINE = settings().deadline  # hypothesis' limit per example is a timeout too
+if SCALE != 1 and DEADLINE is not None:
+    settings.register_profile("scaled", deadline=DEADLINE * SCALE)
+    settings.load_profile("scaled")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """AGENTD_TEST_TIMEOUT_SCALE stretches pytest-timeout's limit too: the closest `timeout`
+    marker or, without one, `--timeout` / PYTEST_TIMEOUT / the `timeout` of pyproject.toml."""
+    if SCALE == 1 or not config.pluginmanager.hasplugin("timeout"):
+        return
+    default = (config.getoption("timeout") or os.environ.get("PYTEST_TIMEOUT")
+               or config.getini("timeout"))
+    for item in items:
+        marker = item.get_closest_marker("timeout")
+        args, kwargs = (list(marker.args), dict(marker.kwargs)) if marker else ([], {})
+        base = kwargs.pop("timeout") if "timeout" in kwargs else args.pop(0) if args else default
+        if base:  # 0 or none: no limit, and none to scale
+            item.add_marker(pytest.mark.timeout(float(base) * SCALE, *args, **kwargs),
+                            append=False)
 
 
 @pytest.fixture

@@ -20,17 +20,32 @@ T = TypeVar("T")
 
 AGENT = [sys.executable, "-m", "agentd"]
 
+# Every timeout in the tests is multiplied by this, for slow machines (README, Development).
+SCALE = float(os.environ.get("AGENTD_TEST_TIMEOUT_SCALE") or 1)
 
-def wait_for(cond: Callable[[], T], timeout: float = 15, what: str = "condition",
-             interval: float = 0.02) -> T:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
+
+def scaled(seconds: float) -> float:
+    return seconds * SCALE
+
+
+def poll(cond: Callable[[], T], timeout: float, interval: float = 0.02) -> T:
+    """Call `cond` until it returns something true or `timeout` (scaled) has passed; the
+    last value either way."""
+    deadline = time.monotonic() + scaled(timeout)
+    while True:
         last = cond()
-        if last:
+        if last or time.monotonic() >= deadline:
             return last
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def wait_for(cond: Callable[[], T | None], timeout: float = 15, what: str = "condition",
+             interval: float = 0.02) -> T:
+    last = poll(cond, timeout, interval)
+    if not last:
+        raise AssertionError(f"timed out after {scaled(timeout):g}s waiting for {what} "
+                             f"(last: {last!r})")
+    return last
 
 
 alive = pid_alive  # a zombie is not alive for our purposes
@@ -65,7 +80,8 @@ class Env:
     def agent(self, *args: str, cwd: Path | None = None, input: str | None = None,
               env: dict[str, str] | None = None, timeout: float = 60) -> Result:
         proc = subprocess.run([*AGENT, *args], cwd=cwd, env={**self.env, **(env or {})},
-                              capture_output=True, text=True, input=input, timeout=timeout)
+                              capture_output=True, text=True, input=input,
+                              timeout=scaled(timeout))
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
     def ok(self, *args: str, **kw: Any) -> Result:
@@ -101,7 +117,7 @@ class Env:
         return int(text) if text else None
 
     def db(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.root / "state.db", timeout=10)
+        db = sqlite3.connect(self.root / "state.db", timeout=scaled(10))
         db.row_factory = sqlite3.Row
         return db
 

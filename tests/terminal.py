@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pyte
 
-from tests.helpers import wait_for
+from tests.helpers import scaled, wait_for
 
 
 class Terminal:
@@ -78,7 +78,7 @@ class Terminal:
                  + self.text())
 
     def wait_exit(self, timeout: float = 15) -> int:
-        return self.proc.wait(timeout)
+        return self.proc.wait(scaled(timeout))
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -86,8 +86,8 @@ class Terminal:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            self.proc.wait(10)
-        self.reader.join(5)
+            self.proc.wait(scaled(10))
+        self.reader.join(scaled(5))
         try:
             os.close(self.master)
         except OSError:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import scaled
+
 REPO = Path(__file__).resolve().parents[2]
 CASES = {"throughput", "keystroke", "reattach", "ls", "chatty", "events", "run"}
 
@@ -21,7 +23,7 @@ def test_quick_benchmark_runs_every_case(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTD_")}
     proc = subprocess.run([sys.executable, "-m", "bench", "--quick", "--json", str(out)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=580)
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=scaled(580))
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result["mode"] == "quick" and result["errors"] == {}

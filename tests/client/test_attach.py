@@ -5,15 +5,15 @@ from __future__ import annotations
 import shutil
 import socket
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from agentd.protocol import codec
+from agentd.protocol.connection import Connection
 from agentd.protocol.messages import Output, Push, Reply, Request
-from tests.helpers import AGENT, Env, wait_for
+from tests.helpers import AGENT, Env, scaled, wait_for
 from tests.terminal import Terminal, render
 
 PROGRAM = Path(__file__).parent.parent / "programs" / "fullscreen.py"
@@ -42,6 +42,10 @@ def attach(env: Env, terminals: list[Terminal], *args: str, cols: int = 80,
     t = Terminal([*AGENT, "attach", *args], env.env, cols, rows)
     terminals.append(t)
     return t
+
+
+def session_socket(env: Env, name: str) -> Path:
+    return env.root / "sessions" / f"{env.task(name)['session']}.sock"
 
 
 def real_screen(env: Env, name: str, cols: int, rows: int) -> tuple[list[str], tuple[int, int]]:
@@ -123,13 +127,25 @@ def test_read_only_watcher_sees_output_but_cannot_type(env: Env, repo: Path,
     # A watcher never resizes the session: it stays at the PTY's size from 'agent run'.
     watcher = attach(env, terminals, "tui", "--read-only", cols=120, rows=40)
     watcher.wait_text("size 120x40")
-    watcher.send("zzz")
-    env.ok("send-input", "tui", "--no-enter", "--", "abc")
-    watcher.wait_text("typed: abc")
-    time.sleep(0.3)
-    assert "zzz" not in env.log_of("tui").read_text(errors="replace")
-    watcher.send(DETACH)
+    # The detach key comes after the stray keys: once the client is gone, it has read them.
+    watcher.send(b"zzz" + DETACH)
     assert watcher.wait_exit() == 0
+    # Past the client, straight to the worker: a watcher's input, then a request on the same
+    # connection; its reply means the worker has dealt with the input.
+    with Connection.open(session_socket(env, "tui"), timeout=scaled(10)) as raw:
+        raw.request("attach", {"mode": "read-only"})
+        raw.send_input(b"yyy")
+        raw.request("info")
+    # A marker through a channel known to work; keys reach the program in order, so had
+    # either stray input got through, it would show before the marker.
+    env.ok("send-input", "tui", "--no-enter", "--", "abc")
+
+    def typed() -> str:
+        screen, _ = real_screen(env, "tui", 120, 40)
+        return next(line for line in screen if "typed:" in line).split("typed:")[1].strip(" |")
+
+    wait_for(lambda: "abc" in typed(), 10, "the marker to reach the program")
+    assert typed() == "abc"
 
 
 def test_stalled_client_does_not_stall_the_agent(env: Env, repo: Path) -> None:
@@ -137,7 +153,7 @@ def test_stalled_client_does_not_stall_the_agent(env: Env, repo: Path) -> None:
                      'args = ["-c", "sleep 1; head -c 30000000 /dev/zero | tr \'\\\\0\' x; '
                      'echo; echo FLOOD-DONE; sleep 600"]\nprompt = "none"\n')
     env.ok("run", "--agent", "flood", "--name", "flood", cwd=repo)
-    sock_path = env.root / "sessions" / f"{env.task('flood')['session']}.sock"
+    sock_path = session_socket(env, "flood")
     stalled = socket.socket(socket.AF_UNIX)
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stalled.connect(str(sock_path))
@@ -147,7 +163,7 @@ def test_stalled_client_does_not_stall_the_agent(env: Env, repo: Path) -> None:
              "the agent to get all its output out")
     # When it reads again, it is resynced with a snapshot rather than a broken stream.
     decoder = codec.Decoder()
-    stalled.settimeout(10)
+    stalled.settimeout(scaled(10))
     seen: list[object] = []
 
     def resynced() -> bool:
@@ -193,10 +209,13 @@ def test_attach_to_finished_task_points_at_logs(env: Env, repo: Path,
 def test_exit_while_attached_reports_and_returns_code(env: Env, repo: Path,
                                                       terminals: list[Terminal]) -> None:
     env.write_config('[agents.ask]\ncommand = "sh"\n'
-                     'args = ["-c", "read x; echo bye $x; exit 7"]\nprompt = "none"\n')
+                     'args = ["-c", "echo ready; read x; echo bye $x; exit 7"]\n'
+                     'prompt = "none"\n')
     env.ok("run", "--agent", "ask", "--name", "ask", cwd=repo)
     t = attach(env, terminals, "ask")
-    time.sleep(0.3)
+    # On screen means attached: the client's terminal is raw and keys go to the session
+    # (typed earlier, they would be flushed when the client makes its terminal raw).
+    t.wait_text("ready")
     t.send("now\r")
     assert t.wait_exit() == 7
     wait_for(lambda: "exited with code 7" in t.text(), 5, "final status")
@@ -233,9 +252,7 @@ def test_attached_client_is_told_when_another_task_needs_action(
     env.ok("run", "--agent", "sleeper", "--name", "other", cwd=repo)
     t = attach(env, terminals, "tui")
     t.wait_text("size 80x24")
-    from agentd.protocol.connection import Connection
-
-    with Connection.open(env.root / "agentd.sock", timeout=10) as conn:
+    with Connection.open(env.root / "agentd.sock", timeout=scaled(10)) as conn:
         conn.request("append_session_events", {
             "session": env.task("other")["session"],
             "events": [{"kind": "waiting", "summary": "needs a decision"}]})

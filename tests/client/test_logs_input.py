@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 
 from agentd.client.logs import plain
-from tests.helpers import AGENT, Env, wait_for
+from tests.helpers import AGENT, Env, scaled, wait_for
 
 
 def test_plain_strips_ansi_and_collapses_redraws() -> None:
@@ -38,17 +37,18 @@ def test_logs_follow_streams_until_the_session_ends(env: Env, repo: Path) -> Non
                      'prompt = "none"\n')
     env.ok("run", "--agent", "ticker", "--name", "ticker", cwd=repo)
     proc = subprocess.run([*AGENT, "logs", "--follow", "ticker"], env=env.env,
-                          capture_output=True, text=True, timeout=30)
+                          capture_output=True, text=True, timeout=scaled(30))
     assert proc.returncode == 0
     assert [f"tick {i}" for i in range(1, 6)] == proc.stdout.split("\n")[:5]
 
 
 def test_send_input_text_enter_and_named_keys(env: Env, repo: Path) -> None:
     env.write_config('[agents.reader]\ncommand = "sh"\nargs = ["-c", '
-                     '"stty raw -echo; while :; do c=$(dd bs=1 count=1 2>/dev/null | '
-                     'od -An -tx1); echo got$c; done"]\nprompt = "none"\n')
+                     '"stty raw -echo; echo ready; while :; do c=$(dd bs=1 count=1 2>/dev/null '
+                     '| od -An -tx1); echo got$c; done"]\nprompt = "none"\n')
     env.ok("run", "--agent", "reader", "--name", "reader", cwd=repo)
-    time.sleep(0.5)
+    # Input sent before `stty raw` would be cooked by the line discipline.
+    wait_for(lambda: "ready" in env.ok("logs", "reader").out, 10, "the reader to be raw")
     env.ok("send-input", "reader", "--", "hi")
     env.ok("send-input", "reader", "--no-enter", "--key", "Up", "--key", "C-c", "--key", "Tab")
     expected = ["68", "69", "0d", "1b", "5b", "41", "03", "09"]

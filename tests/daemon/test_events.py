@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from agentd.errors import AgentdError
+from agentd.errors import AgentdError, UsageError
 from agentd.protocol.connection import Connection
+from agentd.protocol.events import AGENT_KINDS
 from agentd.protocol.messages import Push
 from agentd.worker.detect import ScreenWatch
-from tests.helpers import AGENT, Env, wait_for
+from tests.helpers import AGENT, Env, scaled, wait_for
 
 
 def session_of(env: Env, name: str) -> str:
@@ -23,7 +24,7 @@ def session_of(env: Env, name: str) -> str:
 
 
 def daemon(env: Env) -> Connection:
-    return Connection.open(env.root / "agentd.sock", timeout=30)
+    return Connection.open(env.root / "agentd.sock", timeout=scaled(30))
 
 
 def event_count(env: Env) -> int:
@@ -35,28 +36,38 @@ def ev(summary: str = "step", kind: str = "progress", **extra: Any) -> dict[str,
     return {"kind": kind, "summary": summary, **extra}
 
 
-@pytest.mark.parametrize("batch, needle", [
-    ([ev(), ev(kind="telepathy")], "event 1: field 'kind' has unknown kind 'telepathy'"),
-    ([ev(), {"summary": "no kind"}], "event 1: field 'kind' is required"),
-    ([ev(attention="urgent")], "event 0: field 'attention' must be one of"),
-    ([ev(summary="")], "event 0: field 'summary' is required"),
-    ([ev(colour="red")], "event 0: field 'colour' is unknown"),
-    ([ev(data=[1, 2])], "event 0: field 'data' must be an object"),
-    ([ev(data={"blob": "x" * 70000})], "event 0: field 'data' is larger than"),
-    ([ev(kind="usage", data={"tokens_in": -5})], "field 'data.tokens_in'"),
-    ([ev()] * 1001, "exceeds the limit of 1000"),
-    ([], "non-empty list"),
-    (["not an object"], "event 0: must be an object"),
+REJECTED = "; batch rejected, nothing stored"
+KNOWN = ", ".join(AGENT_KINDS)
+
+
+@pytest.mark.parametrize("batch, message", [
+    ([ev(), ev(kind="telepathy")], "event 1: field 'kind' has unknown kind 'telepathy' "
+                                   f"(known: {KNOWN}; extensions use an 'x-' prefix){REJECTED}"),
+    ([ev(), {"summary": "no kind"}],
+     f"event 1: field 'kind' is required and must be a non-empty string{REJECTED}"),
+    ([ev(attention="urgent")],
+     f"event 0: field 'attention' must be one of info, notice, action{REJECTED}"),
+    ([ev(summary="")],
+     f"event 0: field 'summary' is required and must be a non-empty string{REJECTED}"),
+    ([ev(colour="red")], "event 0: field 'colour' is unknown "
+                         f"(allowed: attention, data, kind, summary, ts){REJECTED}"),
+    ([ev(data=[1, 2])], f"event 0: field 'data' must be an object{REJECTED}"),
+    ([ev(data={"blob": "x" * 70000})],
+     f"event 0: field 'data' is larger than 65536 bytes as JSON{REJECTED}"),
+    ([ev(kind="usage", data={"tokens_in": -5})],
+     f"event 0: field 'data.tokens_in' must be a whole number ≥ 0{REJECTED}"),
+    ([ev()] * 1001, "batch of 1001 events exceeds the limit of 1000"),
+    ([], "'events' must be a non-empty list of event objects"),
+    (["not an object"], f"event 0: must be an object{REJECTED}"),
 ])
 def test_bad_batches_are_rejected_whole(env: Env, repo: Path, batch: list[Any],
-                                        needle: str) -> None:
+                                        message: str) -> None:
     env.ok("run", "--agent", "sleeper", "--name", "target", cwd=repo)
     sid = session_of(env, "target")
     before = event_count(env)
-    with daemon(env) as conn, pytest.raises(AgentdError) as err:
+    with daemon(env) as conn, pytest.raises(UsageError) as err:
         conn.request("append_session_events", {"session": sid, "events": batch})
-    assert needle in str(err.value)
-    assert "nothing stored" in str(err.value) or "events" in str(err.value)
+    assert str(err.value) == message
     assert event_count(env) == before
     assert env.task("target")["tokens_in"] is None
 
@@ -69,7 +80,7 @@ def test_oversized_frame_gets_an_error_and_the_daemon_lives(env: Env, repo: Path
     s = socket.socket(socket.AF_UNIX)
     s.connect(str(env.root / "agentd.sock"))
     s.sendall(struct.pack(">BI", 1, 64 * 1024 * 1024) + b"{")
-    s.settimeout(10)
+    s.settimeout(scaled(10))
     reply = s.recv(65536)
     assert b"exceeds" in reply
     s.close()
@@ -157,7 +168,7 @@ def test_five_followers_see_every_event_once_in_order(env: Env, repo: Path) -> N
     finally:
         for f in followers:
             f.kill()
-            f.wait(10)
+            f.wait(scaled(10))
             if f.stdout is not None:
                 f.stdout.close()
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import AGENT, Env, alive, git, wait_for
+from tests.helpers import AGENT, Env, alive, git, scaled, wait_for
 
 
 def test_run_creates_branch_worktree_and_completes(env: Env, repo: Path) -> None:
@@ -176,8 +177,10 @@ def test_diff_shows_commits_uncommitted_and_untracked(env: Env, repo: Path) -> N
 
 def test_daemon_kill9_leaves_agents_running(env: Env, repo: Path) -> None:
     env.ok("run", "--agent", "sleeper", "--name", "survivor", cwd=repo)
+    # 'finisher' must outlive the daemon's death below, and then end on its own.
     env.write_config(env.root.joinpath("config.toml").read_text() +
-                     '[agents.short]\ncommand = "sleep"\nargs = ["2"]\nprompt = "none"\n')
+                     f'[agents.short]\ncommand = "sleep"\nargs = ["{scaled(2):g}"]\n'
+                     'prompt = "none"\n')
     env.ok("run", "--agent", "short", "--name", "finisher", cwd=repo)
     pids = env.session_pids()
     daemon = env.daemon_pid()
@@ -242,9 +245,9 @@ def test_name_generation_is_unique_under_200_concurrent_runs(env: Env, repo: Pat
                               text=True) for _ in range(200)]
     names = []
     for p in procs:
-        out, err = p.communicate(timeout=240)
+        out, err = p.communicate(timeout=scaled(240))
         assert p.returncode == 0, err
-        names.append(__import__("json").loads(out)["name"])
+        names.append(json.loads(out)["name"])
     assert len(set(names)) == 200
     assert all("-" in n for n in names)
     assert len(env.ok("ls", "--all", "--json").json()) == 200

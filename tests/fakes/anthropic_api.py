@@ -276,8 +276,6 @@ class _Handler(JsonHandler):
                 self._sse(o.sse_events(msg))
             else:
                 self._json(200, msg)
-            with o.served:
-                o.served.notify_all()
             return
 
         req.kind = "other"

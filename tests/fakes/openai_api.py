@@ -354,8 +354,6 @@ class _Handler(JsonHandler):
                 self._sse(o.sse_events(resp))
             else:
                 self._json(200, resp)
-            with o.served:
-                o.served.notify_all()
             return
 
         req.kind = "other"

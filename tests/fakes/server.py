@@ -1,11 +1,10 @@
 """What both fake API servers share: a threaded HTTP server on 127.0.0.1, the log of what
-it received, and its life (start, stop, wait for answered requests)."""
+it received, and its life (start, stop)."""
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -18,7 +17,6 @@ class FakeServer:
     def __init__(self) -> None:
         self.log: list[Any] = []
         self.lock = threading.Lock()
-        self.served = threading.Condition(self.lock)  # notified when a main request is answered
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -61,17 +59,6 @@ class FakeServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    def wait_main_requests(self, n: int, timeout: float = 30.0) -> bool:
-        """Block until at least ``n`` main-loop requests have been answered."""
-        deadline = time.monotonic() + timeout
-        with self.served:
-            while sum(1 for r in self.log if r.kind == "main") < n:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self.served.wait(left)
-            return True
 
 
 class JsonHandler(BaseHTTPRequestHandler):

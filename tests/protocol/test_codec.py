@@ -24,6 +24,7 @@ from agentd.protocol.messages import (
     Reply,
     Request,
 )
+from tests.helpers import scaled
 
 MESSAGE_TYPES = (Request, Reply, Failure, Push, Output, Input)
 
@@ -324,7 +325,7 @@ def test_connection_request_over_a_socketpair() -> None:
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    a.settimeout(10)
+    a.settimeout(scaled(10))
     with Connection(a) as conn:
         assert conn.request("hello", {"who": "you"}) == {"hi": "you"}
         with pytest.raises(ConfigError, match="bad config"):
@@ -332,5 +333,5 @@ def test_connection_request_over_a_socketpair() -> None:
         # Pushes that arrived during the requests are kept, in order.
         assert conn.recv() == Push("noise", {"before": 1})
         assert conn.recv() == Push("noise", {"before": 2})
-    thread.join(10)
+    thread.join(scaled(10))
     assert not thread.is_alive()

@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from tests.helpers import alive, poll
+
 FAKE_ANTHROPIC_KEY = "sk-ant-api03-fake-agentd-test-key-0000000000000000000000000000AA"
 FAKE_OPENAI_KEY = "sk-fake-agentd-test-key-000000000000000000000000"
 
@@ -434,12 +436,7 @@ class PtyAgent:
         return False
 
     def wait_exit(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.alive():
-                return True
-            time.sleep(0.05)
-        return not self.alive()
+        return poll(lambda: not self.alive(), timeout, 0.05)
 
     def session_pids(self) -> list[int]:
         """Every live process in the CLI's session (the session id is the CLI's pid)."""
@@ -474,9 +471,7 @@ class PtyAgent:
                     os.kill(p, sig)
                 if p not in signalled:
                     signalled.append(p)
-            deadline = time.monotonic() + grace
-            while time.monotonic() < deadline and (self.session_pids() or self.alive()):
-                time.sleep(0.05)
+            poll(lambda: not (self.session_pids() or self.alive()), grace, 0.05)
         self.alive()
         return signalled
 
@@ -504,21 +499,18 @@ class PtyAgent:
         with self._lock:
             return strip_ansi(bytes(self.raw))
 
-    def wait_for(self, pred: Callable[[], Any], timeout: float, poll: float = 0.1,
-                 on_poll: Callable[[], None] | None = None) -> Any:
+    def wait_for(self, pred: Callable[[], Any], timeout: float) -> Any:
         """Polls ``pred`` until it returns something truthy (returned) or ``timeout``
         (returns None). Stops early when the CLI exits."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            r = pred()
-            if r:
-                return r
-            if on_poll:
-                on_poll()
-            if not self.alive():
-                return pred() or None
-            time.sleep(poll)
-        return None
+        found: list[Any] = [None]
+
+        def done() -> bool:
+            gone = not self.alive()  # first: pred then sees all the CLI printed
+            found[0] = pred()
+            return bool(found[0]) or gone
+
+        poll(done, timeout, 0.1)
+        return found[0] or None
 
     def wait_text(self, needle: str | re.Pattern[str], timeout: float) -> str | None:
         def found() -> str | None:
@@ -587,13 +579,8 @@ def kill_pid(pid: int, grace: float = 3.0) -> None:
             os.kill(pid, sig)
         except ProcessLookupError:
             return
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.05)
+        if poll(lambda: not alive(pid), grace, 0.05):
+            return
 
 
 def real_home_snapshot() -> dict[str, tuple[int, int]]:

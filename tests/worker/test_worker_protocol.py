@@ -12,7 +12,7 @@ from agentd.errors import AgentdError
 from agentd.protocol import codec
 from agentd.protocol.connection import Connection
 from agentd.protocol.messages import Failure, Request
-from tests.helpers import Env
+from tests.helpers import Env, scaled
 
 
 def worker_socket(env: Env, repo: Path) -> Path:
@@ -23,7 +23,7 @@ def worker_socket(env: Env, repo: Path) -> Path:
 def raw_exchange(path: Path, data: bytes) -> list[object]:
     s = socket.socket(socket.AF_UNIX)
     s.connect(str(path))
-    s.settimeout(10)
+    s.settimeout(scaled(10))
     s.sendall(data)
     decoder = codec.Decoder()
     out: list[object] = []
@@ -47,7 +47,7 @@ def test_bad_frames_get_errors_and_the_worker_lives(env: Env, repo: Path) -> Non
     for data, needle in cases:
         reply = raw_exchange(path, data)
         assert reply and isinstance(reply[0], Failure) and needle in reply[0].message
-    with Connection.open(path, timeout=10) as conn:
+    with Connection.open(path, timeout=scaled(10)) as conn:
         with pytest.raises(AgentdError, match="unknown key 'bogus'"):
             conn.request("keys", {"names": ["bogus"]})
         assert conn.request("info")["task"] == "w"
@@ -56,7 +56,8 @@ def test_bad_frames_get_errors_and_the_worker_lives(env: Env, repo: Path) -> Non
 
 def test_reattach_read_only_gives_up_the_interactive_seat(env: Env, repo: Path) -> None:
     path = worker_socket(env, repo)
-    with Connection.open(path, timeout=10) as first, Connection.open(path, timeout=10) as other:
+    with (Connection.open(path, timeout=scaled(10)) as first,
+          Connection.open(path, timeout=scaled(10)) as other):
         first.request("attach", {"mode": "interactive"})
         first.request("attach", {"mode": "read-only"})
         assert other.request("attach", {"mode": "interactive"})["interactive"] is True
