@@ -135,6 +135,7 @@ class Daemon:
                 asyncio.create_task(self.reconcile_forever()),
                 asyncio.create_task(notify.on_attention_forever(
                     s.store, s.hub, self.load_config, self.log))]
+            s.sessions.watch_live()
             await s.sessions.settle_pending()  # ended while the daemon was down
             await self.stopping.wait()
             srv.close()

@@ -132,6 +132,19 @@ def m002_lifecycle_columns(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m003_process_identity(db: sqlite3.Connection) -> None:
+    """A pid alone is not proof: the worker's and the agent's identity (boot id and start
+    time, procs.identity) are kept with them."""
+    _script(
+        db,
+        """
+        ALTER TABLE sessions ADD COLUMN worker_ident TEXT;
+        ALTER TABLE sessions ADD COLUMN agent_ident TEXT
+        """
+    )
+
+
 def apply(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations in order; return the names applied now."""
     db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL)")
