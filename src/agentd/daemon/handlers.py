@@ -186,3 +186,21 @@ class Handlers:
         recorded = self.d.store.finish_session(p["session"], p.get("exit_code"),
                                                str(p.get("reason", "exited")))
         return {"recorded": recorded}
+
+    async def h_read_log(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        """The session's raw log as OUTPUT frames, then the reply; with `follow`, the reply
+        first, then the log as it grows, then a `log_end` push (docs/protocol.md)."""
+        from agentd.daemon import logs
+
+        task = self.d.store.find_task(p["name"])
+        session = self.d.tasks.session_of(task)
+        if p["name"] != task["name"]:  # addressed by session id
+            session = self.d.store.session(p["name"]) or session
+        sid = session["id"]
+
+        def ended() -> bool:
+            row = self.d.store.session(sid)
+            return row is None or row["ended_at"] is not None
+
+        return await logs.read_log(peer, sid, self.d.paths.session_log(sid), ended,
+                                   bool(p.get("follow")))
