@@ -48,14 +48,23 @@ class LogReader:
 
     async def history(self) -> BinaryIO | None:
         """Send what is there now; the live file, kept open to follow, if there is one."""
-        files = self.open_all()
+        return await self.send_files(self.open_all())
+
+    async def send_files(self, files: list[BinaryIO]) -> BinaryIO | None:
+        """Send each file in turn and close it, but the live one: that is returned, open."""
         live = None
-        for f in files:
-            await self.send_file(f)
-            if Path(f.name) == self.path:
-                live = f
-            else:
+        try:
+            while files:
+                f = files.pop(0)
+                if Path(f.name) == self.path:
+                    live = f
+                await self.send_file(f)
+                if f is not live:
+                    f.close()
+        except BaseException:
+            for f in [*files, *([live] if live else [])]:
                 f.close()
+            raise
         return live
 
     async def follow(self, live: BinaryIO | None, ended: Callable[[], bool]) -> None:
@@ -94,14 +103,7 @@ class LogReader:
             start = inodes.index(old) + 1 if old in inodes else 0
             for f in newer[:start]:
                 f.close()
-            newer = newer[start:]
-            for f in newer:
-                await self.send_file(f)
-                if Path(f.name) == self.path:
-                    live = f
-                else:
-                    f.close()
-            return live
+            return await self.send_files(newer[start:])
         if now is None:
             return None
         try:
