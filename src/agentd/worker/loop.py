@@ -88,9 +88,10 @@ class Worker:
             screen=self.screen, last_output=self.output_at,
             report=lambda event: report_events(spec, [event]), arm=arm)
         self.hangup = Once(self.hang_up, arm)
-        self.typer = PromptTyper(spec.prompt, self.inputs.send, self.output_at,
-                                 time.monotonic(), arm) if (
-            spec.prompt_mode == "type" and spec.prompt) else None
+        self.typer: PromptTyper | None = None
+        if spec.prompt_mode == "type" and spec.prompt:
+            self.typer = PromptTyper(spec.prompt, self.inputs.send, self.output_at,
+                                     time.monotonic(), arm)
         self.requests = Requests(
             session=spec.session_id, task=spec.task, agent=agent, screen=self.screen,
             clients=self.clients, inputs=self.inputs, watch=self.watch,
@@ -113,7 +114,8 @@ class Worker:
 
     def run(self) -> int:
         self.reap()  # the agent may already have exited
-        while not self.agent.exited or self.agent.open:
+        agent = self.agent
+        while agent.status is None or agent.open:
             for key, mask in self.sel.select(self.timeout()):
                 what = key.data
                 if what == "pty":
@@ -173,11 +175,12 @@ class Worker:
         """Read what the PTY has. The kernel hands out ~4 KB per read; reads are gathered
         up to COALESCE bytes so a flood costs one log write and one frame per client per
         batch, while a lone keystroke echo still goes out at once."""
+        master = self.agent.master
         batch: list[bytes] = []
         size = 0
         while True:
             try:
-                data = os.read(self.agent.master, READ_SIZE)
+                data = os.read(master, READ_SIZE)
             except BlockingIOError:
                 data = None
             except OSError:  # EIO: the slave side is closed
