@@ -33,3 +33,13 @@ def test_a_bad_spec_is_one_error_line(tmp_path: Path, text: str, needle: str) ->
 def test_a_missing_spec_is_one_error_line(tmp_path: Path) -> None:
     code, lines = start(tmp_path / "absent.json")
     assert code == 2 and "cannot read worker spec" in json.loads(lines[0])["error"]
+
+
+def test_the_worker_loads_no_dataclasses() -> None:
+    """Every session is one worker process: what it imports, each one pays for in memory
+    (dataclasses pulls in inspect, ~1.4 MB per worker)."""
+    code = ("import sys, agentd.worker.main\n"
+            "print(sorted({'dataclasses', 'inspect'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=30, check=True).stdout
+    assert out.strip() == "[]"
