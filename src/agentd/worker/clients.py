@@ -5,10 +5,16 @@ Output is queued per client as whole frames. A client whose queue passes LIMIT b
 behind: its queued frames are dropped (except one already half-sent, so framing stays
 intact) and, once its socket drains, it gets a fresh snapshot instead of the lost bytes.
 A slow client therefore never stalls the agent or the other clients.
+
+A direct attacher (docs/protocol.md §8) hands the worker its terminal: the worker writes the
+output to that descriptor itself (`Tty`, with the same bounded queue and resync) and reads
+the keystrokes from it, while the socket stays the control channel.
 """
 
 from __future__ import annotations
 
+import os
+import select
 import selectors
 import socket
 import time
@@ -20,13 +26,14 @@ from agentd.protocol.messages import Message, Output, Push
 from agentd.unix import same_user
 
 LIMIT = 4 * 1024 * 1024
+NOTE_WAIT = 1.0  # a notification waits at most this long for the output to be between sequences
 
 INTERACTIVE, READ_ONLY, CONTROL = "interactive", "read-only", "control"
 
 
 class Client:
     __slots__ = ("sock", "decoder", "frames", "offset", "queued", "mode", "resync", "closing",
-                 "fd", "want_write")
+                 "fd", "want_write", "tty", "fds")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
@@ -39,6 +46,8 @@ class Client:
         self.resync = False
         self.closing = False  # close once the queue is flushed
         self.want_write = False  # registered for EVENT_WRITE
+        self.tty: Tty | None = None  # a direct attacher's terminal
+        self.fds: list[int] = []  # descriptors received (SCM_RIGHTS), not yet used
 
     @property
     def attached(self) -> bool:
@@ -88,19 +97,165 @@ class Client:
         return True
 
     def close(self) -> None:
+        for fd in self.fds:
+            os.close(fd)
+        self.fds.clear()
         try:
             self.sock.close()
         except OSError:
             pass
 
 
+def ends_clean(data: bytes) -> bool:
+    """Whether a terminal that was sent `data` is between escape sequences and characters, so
+    that bytes written now cannot land inside one. Looks at the last escape sequence and the
+    last UTF-8 character only (a string sequence longer than the tail is not seen)."""
+    tail = data[-512:]
+    i = tail.rfind(b"\x1b")
+    if i >= 0:
+        seq = tail[i + 1:]
+        if not seq:
+            return False
+        kind = seq[0]
+        if kind == 0x5B:  # CSI: parameters and intermediates, then a final byte
+            if not any(0x40 <= b <= 0x7E for b in seq[1:]):
+                return False
+        elif kind in (0x5D, 0x50, 0x58, 0x5E, 0x5F):  # OSC, DCS, SOS, PM, APC: a string
+            if 0x07 not in seq:
+                return False  # no BEL yet (an ESC \\ ending it would be the last ESC)
+        elif 0x20 <= kind <= 0x2F and not any(0x30 <= b <= 0x7E for b in seq[1:]):
+            return False  # ESC ( B and the like: intermediates, then a final byte
+    last = tail[-4:]
+    for back in range(1, len(last) + 1):  # an unfinished UTF-8 character
+        b = last[-back]
+        if b < 0x80:
+            return True
+        if b >= 0xC0:
+            need = 2 if b < 0xE0 else 3 if b < 0xF0 else 4
+            return back >= need
+    return True
+
+
+class Tty:
+    """A direct attacher's terminal, written by the worker: output goes straight to it, with
+    a bounded queue like a socket client's. Past LIMIT bytes behind, the queue is dropped and
+    the terminal is repainted with a snapshot once it takes writes again, after a CAN that
+    ends any escape sequence cut short. Notifications (`note`) are written only where the
+    output is between escape sequences."""
+
+    __slots__ = ("fd", "client", "chunks", "offset", "queued", "resync", "want_write",
+                 "detach_key", "last", "notes", "note_since")
+
+    def __init__(self, fd: int, client: Client, detach_key: bytes) -> None:
+        self.fd = fd
+        self.client = client
+        self.detach_key = detach_key
+        self.chunks: deque[bytes] = deque()
+        self.offset = 0
+        self.queued = 0
+        self.resync = False
+        self.want_write = False
+        self.last = b""  # the latest output written (its tail says if a note may follow)
+        self.notes: list[bytes] = []
+        self.note_since = 0.0
+
+    def write(self, data: bytes) -> None:
+        """Queue output and write what the terminal takes now (OSError: it is gone)."""
+        if self.resync:
+            return
+        self.last = data
+        if self.chunks:
+            self.chunks.append(data)
+            self.queued += len(data)
+            if self.queued - self.offset > LIMIT:
+                self.chunks.clear()
+                self.queued = self.offset = 0
+                self.resync = True
+            return
+        try:
+            n = os.write(self.fd, data)
+        except BlockingIOError:
+            n = 0
+        if n < len(data):
+            self.chunks.append(data)
+            self.queued = len(data)
+            self.offset = n
+        elif self.notes:
+            self.write_notes()
+
+    def flush(self) -> bool:
+        """Write what the terminal takes now. True when the queue is empty."""
+        while self.chunks:
+            if len(self.chunks) > 1 and len(self.chunks[0]) < 65536:
+                head = b"".join(self.chunks)
+                self.chunks.clear()
+                self.chunks.append(head)
+            head = self.chunks[0]
+            try:
+                n = os.write(self.fd, memoryview(head)[self.offset:])
+            except BlockingIOError:
+                return False
+            self.offset += n
+            if self.offset < len(head):
+                return False
+            self.chunks.popleft()
+            self.queued -= len(head)
+            self.offset = 0
+        return True
+
+    def note(self, data: bytes, now: float) -> None:
+        if not self.notes:
+            self.note_since = now
+        self.notes.append(data)
+        if not self.chunks and not self.resync and ends_clean(self.last):
+            self.write_notes()
+
+    def write_notes(self, anyway: bool = False) -> None:
+        if (self.chunks or self.resync) and not anyway:
+            return
+        if anyway or ends_clean(self.last):
+            notes, self.notes = b"".join(self.notes), []
+            self.chunks.append(notes)
+            self.queued += len(notes)
+            self.flush()
+
+    def deadline(self) -> float | None:
+        return self.note_since + NOTE_WAIT if self.notes else None
+
+    def fire(self, now: float) -> None:
+        if self.notes and self.fd >= 0:
+            try:
+                self.write_notes(anyway=True)
+            except OSError:
+                self.notes.clear()  # the terminal is gone; the client notices
+
+    def drain(self, until: float) -> None:
+        """Blocking, until `until` (monotonic): the worker is about to let go of it."""
+        while self.chunks and time.monotonic() < until:
+            try:
+                if self.flush():
+                    return
+            except OSError:
+                return
+            select.select([], [self.fd], [], max(0.0, until - time.monotonic()))
+
+    def close(self) -> None:
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+        self.fd = -1
+
+
 class Clients:
     """Everyone connected to the session's socket, registered on the worker's selector with
     their `Client` as the key's data."""
 
-    def __init__(self, sel: selectors.BaseSelector, snapshot: Callable[[], bytes]) -> None:
+    def __init__(self, sel: selectors.BaseSelector, snapshot: Callable[[], bytes],
+                 arm: Callable[[Tty], None] | None = None) -> None:
         self.sel = sel
         self.snapshot = snapshot  # bytes that repaint the screen, for a client resynced
+        self.arm = arm  # a terminal holding a notification wants its deadline kept
         self.by_fd: dict[int, Client] = {}
         self.interactive: Client | None = None
 
@@ -121,15 +276,86 @@ class Clients:
         self.by_fd[c.fd] = c
         self.sel.register(sock, selectors.EVENT_READ, c)
 
-    def attach(self, c: Client, mode: str) -> None:
-        """Make `c` an attached client; the interactive seat is the caller's to check."""
+    def attach(self, c: Client, mode: str, tty: int = -1, detach_key: bytes = b"") -> None:
+        """Make `c` an attached client; the interactive seat is the caller's to check. With
+        `tty` (a descriptor of the client's terminal, non-blocking), the worker writes
+        output to that terminal and reads its keys."""
         if self.interactive is c and mode != INTERACTIVE:
             self.interactive = None
+        self.drop_tty(c)
         c.mode = mode
         if mode == INTERACTIVE:
             self.interactive = c
+        if tty >= 0:
+            c.tty = Tty(tty, c, detach_key)
+            self.sel.register(tty, selectors.EVENT_READ, c.tty)
+
+    def write_tty(self, c: Client, data: bytes) -> None:
+        """Output for one direct attacher's terminal."""
+        t = c.tty
+        if t is None:
+            return
+        try:
+            t.write(data)
+        except OSError:
+            self.drop_tty(c)
+            return
+        if t.chunks or t.resync:
+            self._tty_want_write(t, True)
+
+    def drop_tty(self, c: Client) -> None:
+        """Let go of a direct attacher's terminal: nothing more is written to it."""
+        t = c.tty
+        if t is None:
+            return
+        c.tty = None
+        try:
+            self.sel.unregister(t.fd)
+        except (KeyError, ValueError):
+            pass
+        t.close()
+
+    def flush_tty(self, t: Tty) -> None:
+        try:
+            empty = t.flush()
+            if empty and t.resync:
+                # The terminal takes writes again: a repaint replaces the output it missed.
+                t.resync = False
+                t.last = b""
+                t.chunks.append(b"\x18" + self.snapshot())  # CAN: end a sequence cut short
+                t.queued = len(t.chunks[0])
+                empty = t.flush()
+            if empty and t.notes:
+                t.write_notes()
+                empty = not t.chunks
+        except OSError:
+            self.drop_tty(t.client)
+            return
+        self._tty_want_write(t, not empty)
+
+    def _tty_want_write(self, t: Tty, on: bool) -> None:
+        if t.want_write != on:
+            t.want_write = on
+            self.sel.modify(t.fd, selectors.EVENT_READ | (selectors.EVENT_WRITE if on else 0), t)
+
+    def note(self, c: Client, data: bytes) -> bool:
+        """A notification for a direct attacher's terminal; False if `c` has none."""
+        t = c.tty
+        if t is None:
+            return False
+        try:
+            t.note(data, time.monotonic())
+        except OSError:
+            self.drop_tty(c)
+            return False
+        if t.chunks:
+            self._tty_want_write(t, True)
+        if t.notes and self.arm is not None:
+            self.arm(t)
+        return True
 
     def detach(self, c: Client, reason: str) -> None:
+        self.drop_tty(c)  # first: the client restores its terminal when it gets the push
         c.send(Push("detached", {"reason": reason}))
         c.mode = CONTROL
         c.closing = True
@@ -137,10 +363,16 @@ class Clients:
             self.interactive = None
         self.flush(c)
 
-    def broadcast(self, frame: bytes) -> None:
-        """An output frame to every attached client."""
+    def broadcast(self, data: bytes) -> None:
+        """Output to every attached client: straight to a direct attacher's terminal, as an
+        OUTPUT frame to the others."""
+        frame = None
         for c in list(self.by_fd.values()):
-            if c.attached:
+            if c.tty is not None:
+                self.write_tty(c, data)
+            elif c.attached:
+                if frame is None:
+                    frame = codec.encode(Output(data))
                 self.push(c, frame)
 
     def send(self, c: Client, msg: Message) -> None:
@@ -183,6 +415,7 @@ class Clients:
             return
         if self.interactive is c:
             self.interactive = None
+        self.drop_tty(c)
         try:
             self.sel.unregister(c.sock)
         except (KeyError, ValueError):
@@ -191,12 +424,16 @@ class Clients:
 
     def end(self, msg: Message, within: float) -> None:
         """The session is over: `msg` to the attached clients, then up to `within` seconds
-        for what is queued to drain."""
+        for what is queued to drain (a direct attacher's terminal first: it is let go of
+        before the push, so the client restores its terminal after the last output)."""
+        deadline = time.monotonic() + within
         for c in list(self.by_fd.values()):
+            if c.tty is not None:
+                c.tty.drain(deadline)
+                self.drop_tty(c)
             if c.attached:
                 c.send(msg)
                 c.closing = True
-        deadline = time.monotonic() + within
         pending = [c for c in self.by_fd.values() if c.frames]
         while pending and time.monotonic() < deadline:
             for c in pending:
