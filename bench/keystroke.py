@@ -104,8 +104,9 @@ def run(ctx: h.Context) -> list[h.Row]:
             label = "agentd" if path == "direct" else "agentd relay"
             a, ready = argv(path)
             root = h.Root(sc, {"echo": a})
-            sid = root.run("echo", "echo", repo)
-            return measure(h.Pty(sc, [*h.AGENT, "attach", "echo"],
+            name = f"echo-{path}"  # one repository: one branch per task
+            sid = root.run(name, "echo", repo)
+            return measure(h.Pty(sc, [*h.AGENT, "attach", name],
                                  {**root.env, "AGENTD_ATTACH": path}), ready, n,
                            label, root.worker_pid(sid))
 

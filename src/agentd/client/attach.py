@@ -302,6 +302,10 @@ class AttachedTerminal:
             write_all(self.out_fd, msg.data)
         elif isinstance(msg, Push) and msg.name in ("exited", "detached"):
             return msg
+        elif isinstance(msg, Push) and msg.name == "sync":
+            # The output before it (spilled by the worker while the terminal was behind) is
+            # written: the worker may write to the terminal itself again.
+            self.conn.send_request("synced", {"n": msg.data.get("n")})
         elif isinstance(msg, Failure):
             raise AgentdError(msg.message)
         elif not isinstance(msg, Push | Reply):

@@ -126,6 +126,7 @@ WORKER: dict[str, dict[str, Param]] = {
                    rows=Param("int", 0, lo=0, hi=1000), tty=Param("bool", False),
                    detach_key=Param("str", "")),
     "notify": _req(text=Param("str", required=True)),
+    "synced": _req(n=Param("int", required=True, lo=1, hi=2**53)),
     "resize": _req(cols=Param("int", required=True, lo=1, hi=1000),
                    rows=Param("int", required=True, lo=1, hi=1000)),
     "detach": _req(reason=Param("str", "detached")),

@@ -7,14 +7,14 @@ intact) and, once its socket drains, it gets a fresh snapshot instead of the los
 A slow client therefore never stalls the agent or the other clients.
 
 A direct attacher (docs/protocol.md §8) hands the worker its terminal: the worker writes the
-output to that descriptor itself (`Tty`, with the same bounded queue and resync) and reads
-the keystrokes from it, while the socket stays the control channel.
+output to that descriptor itself (`Tty`) while the terminal keeps up, spills it over the
+socket (with the same bounded queue and resync) while it does not, and reads the keystrokes
+from it; the socket stays the control channel.
 """
 
 from __future__ import annotations
 
 import os
-import select
 import selectors
 import socket
 import time
@@ -137,107 +137,57 @@ def ends_clean(data: bytes) -> bool:
 
 
 class Tty:
-    """A direct attacher's terminal, written by the worker: output goes straight to it, with
-    a bounded queue like a socket client's. Past LIMIT bytes behind, the queue is dropped and
-    the terminal is repainted with a snapshot once it takes writes again, after a CAN that
-    ends any escape sequence cut short. Notifications (`note`) are written only where the
-    output is between escape sequences."""
+    """A direct attacher's terminal, written by the worker. Output is written straight to it
+    while it takes it. When a write would block (the terminal is slower than the agent), the
+    output is *spilled*: it goes on as OUTPUT frames over the client's socket, with that
+    socket's bounded queue and resync, and the client writes it — two processes share the
+    load of a flood. A `sync` push marks the end of what was spilled; once the client has
+    written everything before it (`synced`) and nothing was spilled since, the worker writes
+    to the terminal again. Notifications (`note`) are written only where the output is
+    between escape sequences."""
 
-    __slots__ = ("fd", "client", "chunks", "offset", "queued", "resync", "want_write",
-                 "detach_key", "last", "notes", "note_since")
+    __slots__ = ("fd", "client", "detach_key", "last", "prev", "notes", "note_since",
+                 "spilled", "marker", "marks", "since_mark", "on_due")
 
-    def __init__(self, fd: int, client: Client, detach_key: bytes) -> None:
+    def __init__(self, fd: int, client: Client, detach_key: bytes,
+                 on_due: Callable[[Tty], None] | None = None) -> None:
         self.fd = fd
+        self.on_due = on_due  # a notification has waited long enough
         self.client = client
         self.detach_key = detach_key
-        self.chunks: deque[bytes] = deque()
-        self.offset = 0
-        self.queued = 0
-        self.resync = False
-        self.want_write = False
-        self.last = b""  # the latest output written (its tail says if a note may follow)
+        self.last = b""  # the latest output (its tail says if a note may follow)
+        self.prev = b""  # and the one before it, for a sequence begun there
         self.notes: list[bytes] = []
         self.note_since = 0.0
+        self.spilled = False  # output goes over the socket until the client has caught up
+        self.marker = 0  # the `sync` push the client has not answered yet, or 0
+        self.marks = 0
+        self.since_mark = False  # output spilled after the outstanding marker
 
-    def write(self, data: bytes) -> None:
-        """Queue output and write what the terminal takes now (OSError: it is gone)."""
-        if self.resync:
-            return
-        self.last = data
-        if self.chunks:
-            self.chunks.append(data)
-            self.queued += len(data)
-            if self.queued - self.offset > LIMIT:
-                self.chunks.clear()
-                self.queued = self.offset = 0
-                self.resync = True
-            return
+    def seen(self, data: bytes) -> None:
+        if self.notes:  # waiting for the end of a sequence: keep its beginning in view
+            self.last = self.last[-512:] + data
+        else:
+            self.prev, self.last = self.last, data
+
+    def write(self, data: bytes) -> int:
+        """Write what the terminal takes now; how much it took (OSError: it is gone)."""
         try:
-            n = os.write(self.fd, data)
+            return os.write(self.fd, data)
         except BlockingIOError:
-            n = 0
-        if n < len(data):
-            self.chunks.append(data)
-            self.queued = len(data)
-            self.offset = n
-        elif self.notes:
-            self.write_notes()
+            return 0
 
-    def flush(self) -> bool:
-        """Write what the terminal takes now. True when the queue is empty."""
-        while self.chunks:
-            if len(self.chunks) > 1 and len(self.chunks[0]) < 65536:
-                head = b"".join(self.chunks)
-                self.chunks.clear()
-                self.chunks.append(head)
-            head = self.chunks[0]
-            try:
-                n = os.write(self.fd, memoryview(head)[self.offset:])
-            except BlockingIOError:
-                return False
-            self.offset += n
-            if self.offset < len(head):
-                return False
-            self.chunks.popleft()
-            self.queued -= len(head)
-            self.offset = 0
-        return True
-
-    def note(self, data: bytes, now: float) -> None:
-        if not self.notes:
-            self.note_since = now
-        self.notes.append(data)
-        if not self.chunks and not self.resync and ends_clean(self.last):
-            self.write_notes()
-
-    def write_notes(self, anyway: bool = False) -> None:
-        if (self.chunks or self.resync) and not anyway:
-            return
-        if anyway or ends_clean(self.last):
-            notes, self.notes = b"".join(self.notes), []
-            self.chunks.append(notes)
-            self.queued += len(notes)
-            self.flush()
+    def clean(self) -> bool:
+        if len(self.last) < 512:
+            self.last = self.prev[-512:] + self.last
+        return ends_clean(self.last)
 
     def deadline(self) -> float | None:
         return self.note_since + NOTE_WAIT if self.notes else None
 
     def fire(self, now: float) -> None:
-        if self.notes and self.fd >= 0:
-            try:
-                self.write_notes(anyway=True)
-            except OSError:
-                self.notes.clear()  # the terminal is gone; the client notices
-
-    def drain(self, until: float) -> None:
-        """Blocking, until `until` (monotonic): the worker is about to let go of it."""
-        while self.chunks and time.monotonic() < until:
-            try:
-                if self.flush():
-                    return
-            except OSError:
-                return
-            select.select([], [self.fd], [], max(0.0, until - time.monotonic()))
+        if self.notes and self.on_due is not None:
+            self.on_due(self)
 
     def close(self) -> None:
         try:
@@ -287,21 +237,72 @@ class Clients:
         if mode == INTERACTIVE:
             self.interactive = c
         if tty >= 0:
-            c.tty = Tty(tty, c, detach_key)
+            c.tty = Tty(tty, c, detach_key, self.fire_notes)
             self.sel.register(tty, selectors.EVENT_READ, c.tty)
 
     def write_tty(self, c: Client, data: bytes) -> None:
-        """Output for one direct attacher's terminal."""
+        """Output for one direct attacher's terminal: straight to it, or spilled over its
+        socket while the terminal is behind."""
         t = c.tty
         if t is None:
             return
+        t.seen(data)
+        if t.spilled:
+            self.spill(c, t, data)
+        else:
+            try:
+                n = t.write(data)
+            except OSError:
+                self.drop_tty(c)
+                return
+            if n < len(data):
+                t.spilled = True
+                self.spill(c, t, data[n:])
+        if t.notes:
+            self.write_notes(c, t)
+
+    def spill(self, c: Client, t: Tty, data: bytes) -> None:
+        t.since_mark = True
+        self.push(c, codec.encode(Output(data)))
+        self.mark(c, t)
+
+    def mark(self, c: Client, t: Tty) -> None:
+        """Once all that was spilled is on its way, ask the client to say when it has
+        written it (one `sync` outstanding at a time)."""
+        if t.spilled and not t.marker and not c.frames and not c.resync:
+            t.marks += 1
+            t.marker = t.marks
+            t.since_mark = False
+            self.send(c, Push("sync", {"n": t.marker}))
+
+    def synced(self, c: Client, n: int) -> None:
+        """The client has written everything before `sync` n."""
+        t = c.tty
+        if t is None or n != t.marker:
+            return
+        t.marker = 0
+        if t.since_mark:
+            self.mark(c, t)
+        else:
+            t.spilled = False  # caught up: the worker writes to the terminal again
+            if t.notes:
+                self.write_notes(c, t)
+
+    def write_notes(self, c: Client, t: Tty, anyway: bool = False) -> None:
+        if not (anyway or (not t.spilled and t.clean())):
+            return
+        notes, t.notes = b"".join(t.notes), []
+        if t.spilled:
+            self.push(c, codec.encode(Output(notes)))
+            return
         try:
-            t.write(data)
+            n = t.write(notes)
         except OSError:
             self.drop_tty(c)
             return
-        if t.chunks or t.resync:
-            self._tty_want_write(t, True)
+        if n < len(notes):
+            t.spilled = True
+            self.spill(c, t, notes[n:])
 
     def drop_tty(self, c: Client) -> None:
         """Let go of a direct attacher's terminal: nothing more is written to it."""
@@ -315,44 +316,24 @@ class Clients:
             pass
         t.close()
 
-    def flush_tty(self, t: Tty) -> None:
-        try:
-            empty = t.flush()
-            if empty and t.resync:
-                # The terminal takes writes again: a repaint replaces the output it missed.
-                t.resync = False
-                t.last = b""
-                t.chunks.append(b"\x18" + self.snapshot())  # CAN: end a sequence cut short
-                t.queued = len(t.chunks[0])
-                empty = t.flush()
-            if empty and t.notes:
-                t.write_notes()
-                empty = not t.chunks
-        except OSError:
-            self.drop_tty(t.client)
-            return
-        self._tty_want_write(t, not empty)
-
-    def _tty_want_write(self, t: Tty, on: bool) -> None:
-        if t.want_write != on:
-            t.want_write = on
-            self.sel.modify(t.fd, selectors.EVENT_READ | (selectors.EVENT_WRITE if on else 0), t)
-
     def note(self, c: Client, data: bytes) -> bool:
         """A notification for a direct attacher's terminal; False if `c` has none."""
         t = c.tty
         if t is None:
             return False
-        try:
-            t.note(data, time.monotonic())
-        except OSError:
-            self.drop_tty(c)
-            return False
-        if t.chunks:
-            self._tty_want_write(t, True)
+        if not t.notes:
+            t.note_since = time.monotonic()
+        t.notes.append(data)
+        self.write_notes(c, t)
         if t.notes and self.arm is not None:
             self.arm(t)
         return True
+
+    def fire_notes(self, t: Tty) -> None:
+        """A notification has waited NOTE_WAIT for the output to end a sequence: now."""
+        c = t.client
+        if c.tty is t and t.notes:
+            self.write_notes(c, t, anyway=True)
 
     def detach(self, c: Client, reason: str) -> None:
         self.drop_tty(c)  # first: the client restores its terminal when it gets the push
@@ -398,11 +379,14 @@ class Clients:
             # The client has drained: a fresh snapshot replaces the output it missed.
             c.resync = False
             c.send(Push("resync", {"reason": "client fell behind"}))
-            c.send(Output(self.snapshot()))
+            c.send(Output(b"\x18" + self.snapshot()))  # CAN: end a sequence cut short
             empty = c.flush()
         if empty and c.closing:
             self.drop(c)
             return
+        if empty and c.tty is not None and c.tty.spilled:
+            self.mark(c, c.tty)
+            empty = not c.frames
         self._want_write(c, not empty or c.resync)
 
     def _want_write(self, c: Client, on: bool) -> None:
@@ -424,13 +408,11 @@ class Clients:
 
     def end(self, msg: Message, within: float) -> None:
         """The session is over: `msg` to the attached clients, then up to `within` seconds
-        for what is queued to drain (a direct attacher's terminal first: it is let go of
-        before the push, so the client restores its terminal after the last output)."""
+        for what is queued to drain (a direct attacher's terminal is let go of before the
+        push, so the client restores its terminal after the last output)."""
         deadline = time.monotonic() + within
         for c in list(self.by_fd.values()):
-            if c.tty is not None:
-                c.tty.drain(deadline)
-                self.drop_tty(c)
+            self.drop_tty(c)  # what it did not take is in its socket's queue
             if c.attached:
                 c.send(msg)
                 c.closing = True

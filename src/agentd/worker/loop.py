@@ -307,10 +307,9 @@ class Worker:
     # -- clients ---------------------------------------------------------------------------
 
     def on_tty(self, t: Tty, mask: int) -> None:
-        """A direct attacher's terminal: keystrokes for the agent (up to the detach key),
-        or room for output queued."""
+        """A direct attacher's terminal: keystrokes for the agent (up to the detach key)."""
         c = t.client
-        if mask & selectors.EVENT_READ:
+        if mask:
             try:
                 data = os.read(t.fd, 4096)
             except BlockingIOError:
@@ -330,8 +329,6 @@ class Worker:
                 if cut >= 0:
                     self.clients.detach(c, "detached by the user")
                     return
-        if mask & selectors.EVENT_WRITE and c.tty is t:
-            self.clients.flush_tty(t)
 
     def on_client(self, c: Client, mask: int) -> None:
         if mask & selectors.EVENT_WRITE:

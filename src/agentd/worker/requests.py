@@ -133,6 +133,11 @@ class Requests:
         data = f"\a\x1b]9;agentd: {text}\x07\x1b]777;notify;agentd;{text}\x07".encode()
         return {"written": self.clients.note(c, data)}
 
+    def req_synced(self, c: Client, p: dict[str, Any]) -> Any:
+        """The client has written to its terminal all output before `sync` push `n`."""
+        self.clients.synced(c, p["n"])
+        return ANSWERED  # no reply: it is sent during floods, and nobody waits for it
+
     def req_resize(self, c: Client, p: dict[str, Any]) -> None:
         if c is self.clients.interactive:
             self.resize(p["cols"], p["rows"])
