@@ -9,6 +9,7 @@ returns the reply's result or raises an AgentdError.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,14 @@ from agentd.errors import TaskNotFound
 from agentd.paths import Paths
 from agentd.protocol.events import validate_batch
 from agentd.protocol.messages import Push
-from agentd.protocol.views import EventView, SessionView, TaskView, iso
+from agentd.protocol.views import (
+    EventView,
+    SessionRecord,
+    SessionView,
+    TaskView,
+    iso,
+    iso_ms,
+)
 from agentd.store.db import Store
 
 if TYPE_CHECKING:
@@ -77,6 +85,31 @@ class Handlers:
         task = await self.tasks.create(p)
         view = TaskView.from_row(task, task["session"]).to_wire()
         view["start_error"] = task["start_error"]
+        return view
+
+    async def h_start_session(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        task = await self.tasks.start_session(p)
+        view = TaskView.from_row(task, task["session"]).to_wire()
+        view.update(start_error=task["start_error"], session_agent=task["session_agent"],
+                    resumed=task["resumed"])
+        return view
+
+    async def h_get_task(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        """The task's card: the task object, its sessions, the last events and the tail of
+        its thread, in one reply."""
+        task = self.store.find_task(p["name"])
+        sessions = self.store.sessions_of(task["id"])
+        usage = self.store.usage_by_session(task["id"])
+        view = TaskView.from_row(task, sessions[-1]["id"] if sessions else None).to_wire()
+        view["git_stat"] = json.loads(task["git_stat"]) if task["git_stat"] else None
+        view["agents"] = list(dict.fromkeys(s["agent"] or task["agent"] for s in sessions))
+        view["sessions"] = [SessionRecord.from_row(s, usage.get(s["id"])).to_wire()
+                            for s in sessions]
+        view["events"] = [EventView.from_row(e).to_wire()
+                          for e in self.store.recent_events(task["id"], p["events"])]
+        view["thread"] = [{"id": t["id"], "session": t["session_id"], "ts": iso_ms(t["ts"]),
+                           "role": t["role"], "kind": t["kind"], "content": t["content"]}
+                          for t in self.store.thread_tail(task["id"], p["thread"])]
         return view
 
     async def h_list_sessions(self, p: dict[str, Any], peer: Peer) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Tasks: create (branch, worktree, first session), kill, remove, input and diff. Git and
+"""Tasks: create (branch, worktree, first session), more sessions (resume, another agent),
+kill, remove, input and diff. Git and
 process work runs in threads; every store call stays on the event loop's thread. Starting
 and stopping the sessions themselves is `daemon/sessions.py`."""
 
@@ -80,11 +81,44 @@ class Tasks:
         except BaseException:
             await asyncio.to_thread(self._remove_checkout, repo, worktree, branch)
             raise
-        session, error = await self.sessions.start(task, agent, prompt, env, p["cols"],
-                                                   p["rows"])
+        session, error, _ = await self.sessions.start(task, agent, prompt, env, p["cols"],
+                                                      p["rows"])
         task = self.store.task_by_id(task["id"])
         task["session"] = session
         task["start_error"] = error
+        return task
+
+    # -- another session in a task ---------------------------------------------------------
+
+    async def start_session(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Params as `start_session` declares them: a session of `agent` (default: the
+        task's) in an existing task's worktree; with `resume`, one that continues that
+        agent's conversation of the task's ended session. Checked before anything is
+        created."""
+        task = self.store.find_task(p["name"])
+        name = task["name"]
+        agent = self.load_config().agent(p["agent"] or task["agent"])
+        if p["resume"] and task["status"] in lifecycle.ACTIVE:
+            raise Conflict(f"task {name} is still {task['status']}; attach to it (agent "
+                           f"attach {name}) or stop it first (agent kill {name})")
+        continues = None
+        if p["resume"]:
+            continues = self.store.conversation_of(task["id"], agent.name)
+            if continues is None:
+                raise Conflict(f"task {name} has no {agent.name} session to resume; add one "
+                               f"with 'agent run --task {name} --agent {agent.name} PROMPT'")
+        worktree = Path(task["worktree"])
+        if not worktree.is_dir():
+            raise Conflict(f"the worktree of {name} is gone ({worktree}); nothing to "
+                           f"{'resume' if p['resume'] else 'run'} in (remove the task with "
+                           f"'agent kill --rm {name}')")
+        raw = p["prompt"]
+        prompt = raw if isinstance(raw, str) else " ".join(raw)
+        session, error, resumed = await self.sessions.start(
+            task, agent, prompt, dict(p["env"]), p["cols"], p["rows"], continues, added=True)
+        task = self.store.task_by_id(task["id"])
+        task.update(session=session, start_error=error, session_agent=agent.name,
+                    resumed=continues["id"] if resumed and continues else None)
         return task
 
     @staticmethod
@@ -129,8 +163,9 @@ class Tasks:
             self.store.apply(task["id"], "kill", "stopped by the user", attention="notice")
             self.store.add_event(task["id"], None, "killed", "info",
                                  f"{task['name']} killed by the user", {})
-            session = self.session_of(task)
-            await asyncio.to_thread(self.sessions.stop, session, config.kill_grace_seconds)
+            live = [s for s in self.store.sessions_of(task["id"]) if s["ended_at"] is None]
+            await asyncio.gather(*(asyncio.to_thread(self.sessions.stop, s,
+                                                     config.kill_grace_seconds) for s in live))
             await self.sessions.settle_pending()
         if remove:
             result.update(await self.remove(task))

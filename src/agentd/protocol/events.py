@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,8 +33,12 @@ AGENT_KINDS: dict[str, str] = {
     "result": "notice",        # thread: the final result (data.content)
     "error": "notice",         # something went wrong (data.message)
     "notify": "notice",        # anything else worth the user's attention
+    "conversation": "info",    # the agent's own id for its conversation (data.id)
 }
 THREAD_KINDS = {"message", "tool_call", "tool_result", "result"}
+# An agent's conversation id is passed back to it as an argument (`agent resume`): letters,
+# digits and `._:-`, not starting with `-` (never an option), at most 200 characters.
+CONVERSATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +95,11 @@ def _validate(i: int, e: Any) -> AgentEvent:
         cost = data.get("cost_usd", 0)
         if not isinstance(cost, int | float) or isinstance(cost, bool) or cost < 0:
             raise bad("data.cost_usd", "must be a number ≥ 0")
+    if kind == "conversation":
+        cid = data.get("id")
+        if not isinstance(cid, str) or not CONVERSATION_ID.fullmatch(cid):
+            raise bad("data.id", "must be the agent's conversation id: 1-200 letters, digits "
+                                 "or ._:- not starting with -")
     ts = e.get("ts")
     if ts is not None and (not isinstance(ts, int | float) or isinstance(ts, bool)
                            or not math.isfinite(ts)):
