@@ -159,13 +159,18 @@ class Tasks:
                     f"worktree of {task['name']} has {len(dirty)} uncommitted change(s) "
                     f"({', '.join(dirty[:3])}{', …' if len(dirty) > 3 else ''}); commit them "
                     f"or pass --force to discard them")
-        if task["status"] in lifecycle.ACTIVE:
+        # Every session still running (a task may run several), and any agent that
+        # outlived its worker (a lost session).
+        sessions = self.store.sessions_of(task["id"])
+        survivors = [s for s in sessions if s["lost"] and self.sessions.agent_survives(s)]
+        if task["status"] in lifecycle.ACTIVE or (task["status"] == lifecycle.LOST
+                                                   and survivors):
             self.store.apply(task["id"], "kill", "stopped by the user", attention="notice")
             self.store.add_event(task["id"], None, "killed", "info",
                                  f"{task['name']} killed by the user", {})
-            live = [s for s in self.store.sessions_of(task["id"]) if s["ended_at"] is None]
+            stop = [s for s in sessions if s["ended_at"] is None] + survivors
             await asyncio.gather(*(asyncio.to_thread(self.sessions.stop, s,
-                                                     config.kill_grace_seconds) for s in live))
+                                                     config.kill_grace_seconds) for s in stop))
             await self.sessions.settle_pending()
         if remove:
             result.update(await self.remove(task))

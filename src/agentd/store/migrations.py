@@ -133,7 +133,20 @@ def m002_lifecycle_columns(db: sqlite3.Connection) -> None:
 
 
 @migration
-def m003_session_agents(db: sqlite3.Connection) -> None:
+def m003_process_identity(db: sqlite3.Connection) -> None:
+    """A pid alone is not proof: the worker's and the agent's identity (boot id and start
+    time, procs.identity) are kept with them."""
+    _script(
+        db,
+        """
+        ALTER TABLE sessions ADD COLUMN worker_ident TEXT;
+        ALTER TABLE sessions ADD COLUMN agent_ident TEXT
+        """
+    )
+
+
+@migration
+def m004_session_agents(db: sqlite3.Connection) -> None:
     """A task may have sessions of several agents: each session records its agent (the
     config name), its prompt, the agent's own id for its conversation (Claude Code's
     session id, Codex's thread id, ...: what `agent resume` continues) and the agentd
