@@ -95,7 +95,7 @@ class Handlers:
                     resumed=task["resumed"])
         return view
 
-    async def h_get_task(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+    async def h_show_task(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
         """The task's card: the task object, its sessions, the last events and the tail of
         its thread, in one reply."""
         task = self.store.find_task(p["name"])

@@ -103,7 +103,7 @@ DAEMON: dict[str, dict[str, Param]] = {
         resume=Param("bool", False), env=Param("env", {}),
         cols=Param("int", 120, lo=1, hi=1000), rows=Param("int", 40, lo=1, hi=1000)),
     "list_sessions": _req(all=Param("bool", False)),
-    "get_task": _req(name=_name(), events=Param("int", 10, lo=0, hi=1000),
+    "show_task": _req(name=_name(), events=Param("int", 10, lo=0, hi=1000),
                      thread=Param("int", 10, lo=0, hi=1000)),
     "get_session": _req(name=_name()),
     "attach_session": _req(name=_name(), read_only=Param("bool", False)),
