@@ -28,6 +28,19 @@ def paint(text: str, key: str, colour: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if colour and code else text
 
 
+def safe(text: Any, limit: int | None = None) -> str:
+    """Text from an agent, fit for a terminal: one line, every character that is not
+    printable (controls, escapes, bidi overrides, line breaks) spelled as `\\xNN` /
+    `\\uNNNN`, cut to `limit` characters."""
+    text = text if isinstance(text, str) else "" if text is None else str(text)
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else (
+            f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}") for c in text)
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
 def duration(seconds: float) -> str:
     s = int(seconds)
     if s < 60:

@@ -119,13 +119,7 @@ class Handlers:
         return [TaskView.from_row(t, latest.get(t["id"])).to_wire() for t in tasks]
 
     def _locate(self, ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The task a reference names and the session it means: a task name means its
-        latest session, a session id that session."""
-        task = self.store.find_task(ref)
-        session = self.tasks.session_of(task)
-        if ref != task["name"]:  # addressed by session id
-            session = self.store.session(ref) or session
-        return task, session
+        return self.tasks.locate(ref)
 
     def _session_view(self, task: dict[str, Any], session: dict[str, Any],
                       detach_key: str | None = None) -> dict[str, Any]:

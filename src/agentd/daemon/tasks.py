@@ -142,6 +142,15 @@ class Tasks:
 
     # -- stop and remove -------------------------------------------------------------------
 
+    def locate(self, ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The task a reference names and the session it means: a task name means its
+        latest session, a session id that session."""
+        task = self.store.find_task(ref)
+        session = self.session_of(task)
+        if ref != task["name"]:  # addressed by session id
+            session = self.store.session(ref) or session
+        return task, session
+
     def session_of(self, task: dict[str, Any]) -> dict[str, Any]:
         session = self.store.latest_session(task["id"])
         if session is None:
@@ -207,11 +216,12 @@ class Tasks:
 
     async def send_input(self, ref: str, text: str, keys: list[str],
                          enter: bool) -> dict[str, Any]:
-        task = self.store.find_task(ref)
-        session = self.session_of(task)
+        task, session = self.locate(ref)
         if session["ended_at"] is not None:
             raise Conflict(f"task {task['name']} has ended ({task['status']}); nothing reads "
-                           "its input any more")
+                           "its input any more" if task["status"] in lifecycle.ENDED else
+                           f"session {session['id']} of {task['name']} has ended; nothing "
+                           "reads its input any more")
         for k in keys:
             key_bytes(k)  # reject unknown key names before anything is sent
         sent = await asyncio.to_thread(self.sessions.deliver, session["id"], text, keys, enter)
