@@ -1,7 +1,7 @@
 """opencode: defaults only. No hooks are wired to agentd yet, so waiting and busy come from
 the screen patterns below, and its session id is not captured: `agent resume` uses
 `--continue`, opencode's last session of the project (a repository's worktrees may share
-one project; see docs/usage.md)."""
+one project; see docs/design.md, "Tasks with several sessions")."""
 
 from __future__ import annotations
 
