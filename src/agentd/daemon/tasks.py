@@ -103,6 +103,11 @@ class Tasks:
                            f"attach {name}) or stop it first (agent kill {name})")
         continues = None
         if p["resume"]:
+            for s in self.store.sessions_of(task["id"]):
+                if s["lost"] and self.sessions.agent_survives(s):
+                    raise Conflict(f"the agent of {name}'s lost session {s['id']} still runs "
+                                   f"(pid {s['agent_pid']}); stop it first (agent kill "
+                                   f"{name})")
             continues = self.store.conversation_of(task["id"], agent.name)
             if continues is None:
                 raise Conflict(f"task {name} has no {agent.name} session to resume; add one "
