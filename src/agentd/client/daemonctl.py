@@ -7,7 +7,15 @@ import sys
 
 from agentd.client.transport import UnixTransport
 from agentd.errors import EXIT_CONFIG, ConfigError, DaemonError
-from agentd.paths import SOCKET, START_LOCK, root_too_long, runtime_root_str, too_long_message
+from agentd.paths import (
+    SOCKET,
+    START_LOCK,
+    make_private_dir,
+    root_too_long,
+    runtime_root_str,
+    too_long_message,
+    unsafe,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,6 +37,9 @@ def connect(transport: UnixTransport, start: bool = True,
     root = os.path.dirname(path)
     if root_too_long(root):
         raise DaemonError(too_long_message(root))
+    problem = unsafe(root)  # before a single byte (the agent's environment) goes out
+    if problem:
+        raise DaemonError(problem)
     try:
         return transport.connect(timeout)
     except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError):
@@ -51,8 +62,12 @@ def start_daemon(transport: UnixTransport) -> None:
 
     root = os.path.dirname(transport.path)
     try:
-        os.makedirs(root, mode=0o700, exist_ok=True)
+        make_private_dir(root)
         lock = os.open(os.path.join(root, START_LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+    except PermissionError as e:
+        raise DaemonError(str(e) if not e.filename else f"cannot create the runtime root "
+                          f"{root}: {e.strerror}; set AGENTD_DIR to a directory you can "
+                          "create") from None
     except OSError as e:
         raise DaemonError(f"cannot create the runtime root {root}: {e.strerror}; set "
                           "AGENTD_DIR to a directory you can create") from None
