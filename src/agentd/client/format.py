@@ -7,6 +7,7 @@ import sys
 
 from agentd.attention import NOTICE, rank
 from agentd.lifecycle import ICONS
+from agentd.text import printable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,13 +30,9 @@ def paint(text: str, key: str, colour: bool) -> str:
 
 
 def safe(text: Any, limit: int | None = None) -> str:
-    """Text from an agent, fit for a terminal: one line, every character that is not
-    printable (controls, escapes, bidi overrides, line breaks) spelled as `\\xNN` /
-    `\\uNNNN`, cut to `limit` characters."""
-    text = text if isinstance(text, str) else "" if text is None else str(text)
-    if not text.isprintable():
-        text = "".join(c if c.isprintable() else (
-            f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}") for c in text)
+    """Text from an agent, fit for a terminal (agentd.text.printable: control characters
+    and bidi overrides made visible, one line), cut to `limit` characters."""
+    text = printable(text if isinstance(text, str) else "" if text is None else str(text))
     if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "…"
     return text
@@ -94,7 +91,8 @@ def table(tasks: list[TaskView], colour: bool) -> str:
         cells[2] = paint(cells[2], t.status, colour)
         line = f"{icon} " + "  ".join(cells).rstrip()
         if rank(t.attention) >= rank(NOTICE) and t.attention_summary:
-            line += "  " + paint(f"[{t.attention}] {t.attention_summary}", t.attention or "",
+            line += "  " + paint(f"[{t.attention}] {printable(t.attention_summary)}",
+                                 t.attention or "",
                                  colour)
         out.append(line)
     return "\n".join(out)
