@@ -120,11 +120,16 @@ def test_resume_continues_the_conversation_the_agents_hook_reported(
         "--settings", str(env.root / "sessions" / f"{first}.claude-settings.json"), "hello"]
     sessions = show(env, "fc")["sessions"]
     assert [s["resumes"] for s in sessions] == [None, first]
+    # Named by its id, an earlier session is the one whose conversation continues.
+    env.ok("resume", first, "once", "more", env=agent_env(out))
+    third = env.wait_status("fc", "completed")["session"]
+    assert [s["resumes"] for s in show(env, "fc")["sessions"]] == [None, first, first]
+    assert recorded(out, third, "argv")[2:] == ["--resume", conversation, "once more"]
     # The hook reported the id once per session, as a `conversation` event.
     reports = [e for e in map(json.loads, env.ok("events", "fc", "--json").out.splitlines())
                if e["kind"] == "conversation"]
-    assert [(e["session"], e["data"]["id"]) for e in reports] == [(first, conversation),
-                                                                 (second, conversation)]
+    assert [(e["session"], e["data"]["id"]) for e in reports] == [
+        (first, conversation), (second, conversation), (third, conversation)]
 
 
 def test_refusals_are_one_line_and_create_nothing(env: Env, repo: Path, out: Path) -> None:

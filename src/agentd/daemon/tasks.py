@@ -97,7 +97,10 @@ class Tasks:
         created."""
         task = self.store.find_task(p["name"])
         name = task["name"]
-        agent = self.load_config().agent(p["agent"] or task["agent"])
+        # A session id names that session: its agent, and with `resume` its conversation.
+        named = self.store.session(p["name"]) if p["name"] != name else None
+        agent = self.load_config().agent(p["agent"] or (named or {}).get("agent")
+                                         or task["agent"])
         if p["resume"] and task["status"] in lifecycle.ACTIVE:
             raise Conflict(f"task {name} is still {task['status']}; attach to it (agent "
                            f"attach {name}) or stop it first (agent kill {name})")
@@ -108,7 +111,8 @@ class Tasks:
                     raise Conflict(f"the agent of {name}'s lost session {s['id']} still runs "
                                    f"(pid {s['agent_pid']}); stop it first (agent kill "
                                    f"{name})")
-            continues = self.store.conversation_of(task["id"], agent.name)
+            continues = named if named and named["agent"] == agent.name else \
+                self.store.conversation_of(task["id"], agent.name)
             if continues is None:
                 raise Conflict(f"task {name} has no {agent.name} session to resume; add one "
                                f"with 'agent run --task {name} --agent {agent.name} PROMPT'")
