@@ -19,7 +19,7 @@ import agentd.agents
 from agentd.agents import BUILTINS, MODULES, WITH_HOOKS, integration
 from agentd.agents.base import Defaults, Integration
 from agentd.config import PROMPT_MODES, AgentSpec
-from agentd.protocol.events import validate_batch
+from agentd.protocol.events import is_conversation_id, validate_batch
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CASES = sorted(p for p in FIXTURES.glob("*/*.json"))
@@ -98,10 +98,18 @@ def test_payload_names_its_conversation(path: Path) -> None:
         f"{path.parent.name}/{path.stem}"]
 
 
+@pytest.mark.parametrize("good", ["c9a85c7b-2e0d-46da-b5d4-0fed06c31324", "ses_01", "a:b.c",
+                                  "x" * 200])
+def test_real_conversation_ids_are_taken(good: str) -> None:
+    assert is_conversation_id(good)
+    assert integration("claude").conversation_id({"session_id": good}) == good
+
+
 @pytest.mark.parametrize("bad", ["", "-rf", "--dangerously-skip-permissions", "a b", "x;y",
                                  "é", "a" * 201, 42, None])
 def test_a_conversation_id_that_could_be_an_option_or_worse_is_not_taken(bad: Any) -> None:
-    # It goes back to the agent as an argument (agent resume).
+    # It goes back to the agent as an argument (agent resume); the daemon's rule agrees.
+    assert not is_conversation_id(bad)
     assert integration("claude").conversation_id({"session_id": bad}) is None
     assert integration("codex").conversation_id({"type": "agent-turn-complete",
                                                  "thread-id": bad}) is None

@@ -57,8 +57,9 @@ def without_dangling(argv: list[str], prompt: str, flag: str) -> list[str]:
 
 
 def conversation_id(value: Any) -> str | None:
-    """`value` if it can be an agent's conversation id (protocol/events.py
-    CONVERSATION_ID: it is passed back to the agent as an argument), else None."""
+    """`value` if it can be an agent's conversation id (the rule of protocol/events.py
+    is_conversation_id, which this module may not import: it is passed back to the agent
+    as an argument), else None."""
     if not isinstance(value, str) or not 0 < len(value) <= 200 or value[0] == "-":
         return None
     ok = all(c.isascii() and (c.isalnum() or c in "._:-") for c in value)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from dataclasses import dataclass
 from typing import Any
 
 from agentd.attention import LEVELS
@@ -36,18 +34,38 @@ AGENT_KINDS: dict[str, str] = {
     "conversation": "info",    # the agent's own id for its conversation (data.id)
 }
 THREAD_KINDS = {"message", "tool_call", "tool_result", "result"}
-# An agent's conversation id is passed back to it as an argument (`agent resume`): letters,
-# digits and `._:-`, not starting with `-` (never an option), at most 200 characters.
-CONVERSATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
 
 
-@dataclass(frozen=True, slots=True)
+def is_conversation_id(value: Any) -> bool:
+    """An agent's conversation id is passed back to it as an argument (`agent resume`):
+    1-200 ASCII letters, digits and `._:-`, not starting with `-` (never an option). The
+    hook's side of this rule is agents/base.conversation_id (it imports nothing of ours)."""
+    return isinstance(value, str) and 0 < len(value) <= 200 and value[0] != "-" and all(
+        c.isascii() and (c.isalnum() or c in "._:-") for c in value)
+
+
 class AgentEvent:
-    kind: str
-    attention: str
-    summary: str
-    data: dict[str, Any]
-    ts: float | None
+    """One checked event. A plain slotted class, not a dataclass: every session worker loads
+    this module (through the store, for its fallback write), and importing dataclasses would
+    cost each worker ~1.4 MB."""
+
+    __slots__ = ("kind", "attention", "summary", "data", "ts")
+
+    def __init__(self, kind: str, attention: str, summary: str, data: dict[str, Any],
+                 ts: float | None) -> None:
+        self.kind, self.attention, self.summary, self.data, self.ts = (
+            kind, attention, summary, data, ts)
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.kind, self.attention, self.summary, self.data, self.ts)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is AgentEvent and self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "AgentEvent({!r}, {!r}, {!r}, {!r}, {!r})".format(*self._fields())
 
 
 def validate_batch(events: Any) -> list[AgentEvent]:
@@ -95,11 +113,9 @@ def _validate(i: int, e: Any) -> AgentEvent:
         cost = data.get("cost_usd", 0)
         if not isinstance(cost, int | float) or isinstance(cost, bool) or cost < 0:
             raise bad("data.cost_usd", "must be a number ≥ 0")
-    if kind == "conversation":
-        cid = data.get("id")
-        if not isinstance(cid, str) or not CONVERSATION_ID.fullmatch(cid):
-            raise bad("data.id", "must be the agent's conversation id: 1-200 letters, digits "
-                                 "or ._:- not starting with -")
+    if kind == "conversation" and not is_conversation_id(data.get("id")):
+        raise bad("data.id", "must be the agent's conversation id: 1-200 letters, digits "
+                             "or ._:- not starting with -")
     ts = e.get("ts")
     if ts is not None and (not isinstance(ts, int | float) or isinstance(ts, bool)
                            or not math.isfinite(ts)):
