@@ -34,8 +34,9 @@ from agentd.worker.watch import ScreenWatch
 
 READ_SIZE = 65536
 COALESCE = 65536  # bytes gathered from consecutive PTY reads into one output batch
-# A read shorter than this took all the PTY had: no second read to be told EAGAIN (a line
-# or an echo costs one read; epoll is level-triggered, so more output wakes the loop again).
+# A first read shorter than this took all the PTY had: no second read to be told EAGAIN (a
+# line or an echo costs one read; epoll is level-triggered, so more output wakes the loop
+# again). Once a batch is under way (a flood), reads go on until EAGAIN or COALESCE.
 SHORT_READ = 2048
 IDLE_SLICE = 16 * 1024  # emulator bytes fed per idle turn of the loop
 # Past INLINE bytes behind, the emulator waits for a QUIET pause in the output: during a
@@ -193,9 +194,9 @@ class Worker:
             if data:
                 batch.append(data)
                 size += len(data)
-                if drain or (size < COALESCE and len(data) >= SHORT_READ):
+                if drain or (size < COALESCE and (len(data) >= SHORT_READ or len(batch) > 1)):
                     continue
-                if not drain and len(data) < SHORT_READ:
+                if size < COALESCE:
                     data = None  # as good as EAGAIN: send what we have, wait for more
             if batch:
                 self.output(batch[0] if len(batch) == 1 else b"".join(batch))
