@@ -31,6 +31,7 @@ class AgentSpec:
     busy_patterns: tuple[str, ...] = ()
     idle_seconds: float = 0.0
     integration: str = "generic"  # the module in agents/ that launches it and reads its hooks
+    setup: str | None = None  # a shell command run in a new worktree before the agent starts
 
 
 def builtin_agents() -> dict[str, dict[str, Any]]:
@@ -47,6 +48,8 @@ _TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "log_keep": int,
     "on_attention": str,
     "kill_grace_seconds": (int, float),
+    "artifact_max_bytes": int,
+    "setup": dict,
     "agents": dict,
 }
 _AGENT_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -59,6 +62,7 @@ _AGENT_KEYS: dict[str, type | tuple[type, ...]] = {
     "idle_seconds": (int, float),
     "integration": str,
     "hooks": str,
+    "setup": str,
 }
 _TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a table",
                (int, float): "a number"}
@@ -75,6 +79,20 @@ class Config:
     log_keep: int = 1
     on_attention: str | None = None
     kill_grace_seconds: float = 3.0
+    artifact_max_bytes: int = 100 * 1024 * 1024
+    setup: dict[str, str] = field(default_factory=dict)  # repo path -> shell command
+
+    def setup_commands(self, repo: Path, agent: AgentSpec) -> list[str]:
+        """The setup commands for a new worktree of `repo` run by `agent`: the repo's
+        first, then the agent's."""
+        commands = []
+        for key, command in self.setup.items():
+            if Path(key).expanduser().resolve() == repo.resolve():
+                commands.append(command)
+                break
+        if agent.setup:
+            commands.append(agent.setup)
+        return commands
 
     def agent(self, name: str) -> AgentSpec:
         try:
@@ -156,6 +174,8 @@ def _agent_spec(path: Path, text: str, name: str, raw: dict[str, Any]) -> AgentS
         raise bad("command", "is required and must not be empty")
     if raw.get("idle_seconds", 0) < 0:
         raise bad("idle_seconds", "must be zero or more")
+    if "setup" in raw and not raw["setup"].strip():
+        raise bad("setup", "must not be empty (leave the key out for no setup)")
     return AgentSpec(
         name=name, command=raw["command"], args=tuple(raw.get("args", ())),
         prompt=raw.get("prompt", "arg"), env=dict(raw.get("env", {})),
@@ -163,6 +183,7 @@ def _agent_spec(path: Path, text: str, name: str, raw: dict[str, Any]) -> AgentS
         busy_patterns=tuple(raw.get("busy_patterns", ())),
         idle_seconds=float(raw.get("idle_seconds", 0)),
         integration=raw.get("integration", "generic"),
+        setup=raw.get("setup"),
     )
 
 
@@ -217,6 +238,16 @@ def load(path: Path) -> Config:
             key_bytes(data["detach_key"])
         except UsageError as e:
             raise _fail(path, text, "", "detach_key", str(e)) from None
+    setup = data.get("setup", {})
+    for repo, command in setup.items():
+        if not isinstance(command, str) or not command.strip():
+            raise _fail(path, text, "setup", repo, "must be a shell command (a non-empty "
+                        'string), e.g. "~/src/web" = "npm ci"')
+        if not (repo.startswith("/") or repo.startswith("~")):
+            raise _fail(path, text, "setup", repo, "must be the repository's absolute path "
+                        "(or one starting with ~)")
+    if "artifact_max_bytes" in data and data["artifact_max_bytes"] < 1:
+        raise _fail(path, text, "", "artifact_max_bytes", "must be at least 1")
     for key in ("log_max_bytes", "log_keep"):
         if key in data and data[key] < (1 if key == "log_keep" else 4096):
             raise _fail(path, text, "", key, "is too small")
@@ -226,4 +257,6 @@ def load(path: Path) -> Config:
         log_max_bytes=data.get("log_max_bytes", 64 * 1024 * 1024),
         log_keep=data.get("log_keep", 1), on_attention=data.get("on_attention"),
         kill_grace_seconds=float(data.get("kill_grace_seconds", 3.0)),
+        artifact_max_bytes=data.get("artifact_max_bytes", 100 * 1024 * 1024),
+        setup=dict(setup),
     )

@@ -20,7 +20,8 @@ SCHEMA = {
         "id", "name", "agent", "prompt", "status", "status_reason", "workspace", "base",
         "base_commit", "branch", "worktree", "created_at", "ended_at", "exit_code",
         "attention", "attention_summary", "acked_event", "tokens_in", "tokens_out",
-        "cost_usd", "git_stat", "blocked_source",
+        "cost_usd", "git_stat", "blocked_source", "merged_at", "merged_into", "merged_tip",
+        "merged_how",
     ],
     "sessions": [
         "id", "task_id", "seq", "argv", "worker_pid", "agent_pid", "started_at", "ended_at",
@@ -28,7 +29,8 @@ SCHEMA = {
     ],
     "events": ["id", "task_id", "session_id", "ts", "kind", "attention", "summary", "data"],
     "thread_entries": ["id", "task_id", "session_id", "ts", "role", "kind", "content"],
-    "artifacts": ["id", "task_id", "session_id", "ts", "kind", "path", "description", "data"],
+    "artifacts": ["id", "task_id", "session_id", "ts", "kind", "path", "description", "data",
+                  "stored", "size", "sha256", "mime"],
     "usage": ["id", "task_id", "session_id", "ts", "model", "tokens_in", "tokens_out",
               "cost_usd"],
 }
@@ -81,7 +83,7 @@ def test_fresh_db_has_exactly_the_schema(store: Store) -> None:
     assert schema_of(store.db) == SCHEMA
     assert indexes_of(store.db) == INDEXES
     applied = [r[0] for r in store.db.execute("SELECT name FROM migrations ORDER BY rowid")]
-    assert applied == ["m001_initial", "m002_lifecycle_columns"]
+    assert applied == ["m001_initial", "m002_lifecycle_columns", "m003_artifacts_and_merge"]
     assert [fn.__name__ for fn in migrations.MIGRATIONS] == applied
 
 

@@ -44,17 +44,24 @@ class Sessions:
         self.load_config = load_config
         self.log = log
         self.on_ended: list[EndedHook] = []
-        self.settling: set[str] = set()
+        self.settling: dict[str, asyncio.Event] = {}
 
     # -- start -------------------------------------------------------------------------
 
     async def start(self, task: dict[str, Any], agent: AgentSpec, prompt: str,
-                    env: dict[str, str], cols: int, rows: int) -> tuple[str, str | None]:
-        """Start a session; returns its id and, when the agent could not start, why."""
+                    env: dict[str, str], cols: int, rows: int,
+                    setup: list[str] | None = None) -> tuple[str, str | None]:
+        """Start a session; returns its id and, when the agent could not start, why.
+        `setup` commands run in the session's PTY before the agent (agentd.setup_run)."""
         config = self.load_config()
         sid = secrets.token_hex(5)
         argv, agent_env = integration(agent.integration).launch(
             agent, prompt, lambda suffix: self.paths.session_file(sid, suffix))
+        run_argv = argv
+        if setup:
+            run_argv = [sys.executable, "-m", "agentd.setup_run",
+                        "--result", str(self.paths.setup_result(sid)),
+                        *[x for c in setup for x in ("--command", c)], "--", *argv]
         env = {**env, **agent_env, **agent.env,
                "AGENTD_SESSION_ID": sid, "AGENTD_SOCKET": str(self.paths.socket),
                "AGENTD_WORKSPACE": task["workspace"], "AGENTD_WORKTREE": task["worktree"],
@@ -62,7 +69,7 @@ class Sessions:
         env.setdefault("TERM", "xterm-256color")
         self.store.add_session(task["id"], sid, argv)
         spec = WorkerSpec(
-            session_id=sid, task=task["name"], argv=argv, env=env, cwd=task["worktree"],
+            session_id=sid, task=task["name"], argv=run_argv, env=env, cwd=task["worktree"],
             cols=cols, rows=rows, socket=str(self.paths.session_socket(sid)),
             log=str(self.paths.session_log(sid)), log_max_bytes=config.log_max_bytes,
             log_keep=config.log_keep, prompt_mode=agent.prompt, prompt=prompt,
@@ -137,9 +144,20 @@ class Sessions:
 
     async def ended(self, sid: str, exit_code: int | None, reason: str) -> bool:
         """Record a session's end (once; see lifecycle.exit_report_counts), then settle it."""
+        failure = await asyncio.to_thread(self.setup_failure, sid)
+        reason = failure or reason
         recorded = self.store.finish_session(sid, exit_code, reason)
         await self.settle_pending()
         return recorded
+
+    def setup_failure(self, sid: str) -> str | None:
+        """Why the session's setup failed (agentd.setup_run's result file), if it did."""
+        try:
+            r = json.loads(self.paths.setup_result(sid).read_text())
+        except (OSError, ValueError):
+            return None
+        tail = " | ".join(r.get("tail", [])[-3:]) or "no output"
+        return f"setup failed (exit {r.get('exit_code')}): {r.get('command')}: {tail}"
 
     def reconcile(self) -> list[str]:
         """Sessions the store thinks are live but whose worker is gone become lost."""
@@ -158,9 +176,13 @@ class Sessions:
     async def settle_pending(self) -> None:
         """Run "a session ended" for every session whose end is recorded but not settled."""
         for s in self.store.unsettled_sessions():
-            if s["id"] in self.settling:
+            if s["id"] in self.settling:  # being settled: wait for it to be done
+                await self.settling[s["id"]].wait()
                 continue
-            self.settling.add(s["id"])
+            now = self.store.session(s["id"])
+            if now is None or now["settled"]:  # settled while this loop waited
+                continue
+            done = self.settling[s["id"]] = asyncio.Event()
             try:
                 for hook in self.on_ended:
                     try:
@@ -170,4 +192,5 @@ class Sessions:
                                  session=s["id"], error=traceback.format_exc())
                 self.store.settle(s["id"])
             finally:
-                self.settling.discard(s["id"])
+                del self.settling[s["id"]]
+                done.set()
