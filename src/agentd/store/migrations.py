@@ -133,7 +133,20 @@ def m002_lifecycle_columns(db: sqlite3.Connection) -> None:
 
 
 @migration
-def m003_artifacts_and_merge(db: sqlite3.Connection) -> None:
+def m003_process_identity(db: sqlite3.Connection) -> None:
+    """A pid alone is not proof: the worker's and the agent's identity (boot id and start
+    time, procs.identity) are kept with them."""
+    _script(
+        db,
+        """
+        ALTER TABLE sessions ADD COLUMN worker_ident TEXT;
+        ALTER TABLE sessions ADD COLUMN agent_ident TEXT
+        """
+    )
+
+
+@migration
+def m004_artifacts_and_merge(db: sqlite3.Connection) -> None:
     """Artifacts become files agentd keeps (`stored`, relative to `<data>/artifacts/<task>/`,
     with size, sha256 and mime type; `path` stays where the agent had it); a task records
     the merge that brought it home (`merged_at`, the target branch, the branch tip merged,
