@@ -65,7 +65,8 @@ def sort_tasks(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def table(tasks: list[dict[str, Any]], colour: bool) -> str:
     rows = [("NAME", "AGENT", "STATUS", "ELAPSED", "TOKENS", "COST")]
     for t in tasks:
-        rows.append((t["name"], t["agent"], t["status"], duration(t["elapsed_seconds"]),
+        status = t["status"] + (" (merged)" if t.get("merged_into") else "")
+        rows.append((t["name"], t["agent"], status, duration(t["elapsed_seconds"]),
                      tokens(t), cost(t)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []

@@ -34,6 +34,7 @@ from agentd.errors import Conflict, TaskNotFound, UsageError
 from agentd.jsonlog import JsonLog
 from agentd.paths import Paths
 from agentd.protocol.events import AgentEvent
+from agentd.protocol.views import iso
 from agentd.store.db import Store
 
 REGISTERED_KINDS = ("file", "test-results", "screenshot", "report")
@@ -240,7 +241,7 @@ class Artifacts:
         """An artifact as `list_artifacts` shows it (docs/protocol.md)."""
         data = row["data"]
         view = {"id": row["id"], "kind": row["kind"], "session": row["session_id"],
-                "ts": row["ts"], "description": row["description"], "path": row["path"],
+                "ts": iso(row["ts"]), "description": row["description"], "path": row["path"],
                 "name": _shown_name(row), "size": row["size"], "sha256": row["sha256"],
                 "mime": row["mime"], "stored": row["stored"] is not None}
         for key in ("tests", "commits", "files", "added", "removed"):

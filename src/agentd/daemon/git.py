@@ -79,7 +79,7 @@ def delete_branch(repo: Path, branch: str) -> None:
 
 
 def dirty_files(worktree: Path) -> list[str]:
-    text = out("status", "--porcelain", "--untracked-files=all", cwd=worktree)
+    text = git("status", "--porcelain", "--untracked-files=all", cwd=worktree).stdout
     return [line[3:] for line in text.splitlines() if line]
 
 
@@ -196,7 +196,7 @@ def matching_untracked(repo: Path, patterns_file: Path) -> list[str]:
 
 def tracked_changes(repo: Path) -> list[str]:
     """Tracked files with staged or unstaged changes (untracked files are not counted)."""
-    text = out("status", "--porcelain", "--untracked-files=no", cwd=repo)
+    text = git("status", "--porcelain", "--untracked-files=no", cwd=repo).stdout
     return [line[3:] for line in text.splitlines() if line]
 
 
