@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from agentd import PROTOCOL_VERSION, __version__, lifecycle
 from agentd.attention import RANK
 from agentd.config import Config
+from agentd.daemon import logs
 from agentd.daemon.artifacts import Artifacts
 from agentd.daemon.hub import Hub
 from agentd.daemon.merge import Merges
@@ -242,3 +243,14 @@ class Handlers:
         if not p["workspace"].startswith("/"):
             raise UsageError("apply_patch: parameter 'workspace' must be an absolute path")
         return await self.merges.apply(p["name"], p["workspace"])
+    async def h_read_log(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        """The session's raw log as OUTPUT frames, then the reply; with `follow`, the reply
+        first, then the log as it grows, then a `log_end` push (docs/protocol.md)."""
+        _, session = self._locate(p["name"])
+        sid = session["id"]
+
+        def ended() -> bool:
+            row = self.store.session(sid)
+            return row is None or row["ended_at"] is not None
+
+        return await logs.read_log(peer, sid, self.paths.session_log(sid), ended, p["follow"])
