@@ -50,6 +50,11 @@ def fetch(env: Env, task: str, artifact_id: int) -> tuple[bytes, dict[str, Any]]
                 raise AssertionError(f"unexpected {msg!r}")
 
 
+def add(env: Env, task: str, path: str, **p: Any) -> dict[str, Any]:
+    return dict(request(env, "add_artifact", {"name": task, "paths": [path], **p})[
+        "artifacts"][0])
+
+
 def artifacts(env: Env, task: str) -> list[dict[str, Any]]:
     return list(request(env, "list_artifacts", {"name": task})["artifacts"])
 
@@ -110,16 +115,21 @@ def test_add_artifact_refuses_outside_paths_and_symlinks(env: Env, repo: Path) -
     (worktree / "fine.txt").write_text("mine\n")
     for path in (str(outside), str(worktree / "link.txt"), str(worktree / "../../secret.txt")):
         with pytest.raises(Exception) as caught:
-            request(env, "add_artifact", {"name": "holder", "path": path})
+            request(env, "add_artifact", {"name": "holder", "paths": [path]})
         assert "is outside the worktree of holder" in str(caught.value)
         assert "pass --outside" in str(caught.value)
     with pytest.raises(Exception, match=r"\(through a symlink\)"):
-        request(env, "add_artifact", {"name": "holder", "path": str(worktree / "link.txt")})
+        request(env, "add_artifact", {"name": "holder", "paths": [str(worktree / "link.txt")]})
     assert by_kind(env, "holder", "file") == []
-    ok = request(env, "add_artifact", {"name": "holder", "path": str(worktree / "fine.txt")})
+    # Several files: all or none.
+    with pytest.raises(Exception, match="is outside the worktree"):
+        request(env, "add_artifact", {"name": "holder",
+                                      "paths": [str(worktree / "fine.txt"), str(outside)]})
+    assert artifacts(env, "holder") == []
+    assert not list((env.root / "artifacts" / "holder").iterdir())
+    ok = add(env, "holder", str(worktree / "fine.txt"))
     assert ok["kind"] == "file" and ok["size"] == 5
-    forced = request(env, "add_artifact", {"name": "holder", "path": str(outside),
-                                           "outside": True, "kind": "report"})
+    forced = add(env, "holder", str(outside), outside=True, kind="report")
     assert forced["path"] == str(outside)
     # Through an event: a path outside rejects the whole batch, nothing stored.
     session = env.task("holder")["session"]
@@ -143,7 +153,7 @@ def test_artifact_size_cap(env: Env, repo: Path) -> None:
     big = env.root / "worktrees" / "capped" / "big.bin"
     big.write_bytes(b"\0" * 1001)
     with pytest.raises(Exception, match="over the artifact size limit of 1000 bytes"):
-        request(env, "add_artifact", {"name": "capped", "path": str(big)})
+        add(env, "capped", str(big))
 
 
 def commits_and_changes(env: Env) -> None:
@@ -291,16 +301,13 @@ def test_junit_refusals(env: Env, repo: Path) -> None:
     for name, text in bombs.items():
         (worktree / name).write_text(text)
         with pytest.raises(Exception, match="DOCTYPE or entity declarations are refused"):
-            request(env, "add_artifact", {"name": "xml", "path": str(worktree / name),
-                                          "kind": "test-results"})
+            add(env, "xml", str(worktree / name), kind="test-results")
     (worktree / "other.xml").write_text("<html/>")
     with pytest.raises(Exception, match=r"not JUnit XML: the root element is <html>"):
-        request(env, "add_artifact", {"name": "xml", "path": str(worktree / "other.xml"),
-                                      "kind": "test-results"})
+        add(env, "xml", str(worktree / "other.xml"), kind="test-results")
     (worktree / "summary.xml").write_text(
         '<testsuite tests="7" failures="2" errors="0" skipped="1"/>')
-    r = request(env, "add_artifact", {"name": "xml", "path": str(worktree / "summary.xml"),
-                                      "kind": "test-results"})
+    r = add(env, "xml", str(worktree / "summary.xml"), kind="test-results")
     assert r["tests"] == {"tests": 7, "failures": 2, "errors": 0, "skipped": 1, "failing": []}
     assert [a["name"] for a in artifacts(env, "xml")] == ["summary.xml"]
 

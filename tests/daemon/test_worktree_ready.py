@@ -72,7 +72,11 @@ def test_failing_setup_fails_the_task_with_its_code_and_output(env: Env, repo: P
     env.write_config((env.root / "config.toml").read_text() + (
         f'\n[setup]\n"{repo}" = "echo fetching; echo npm ERR! no network >&2; exit 4"\n'))
     script_agent(env, "never", "echo AGENT-RAN\n")
-    env.ok("run", "--agent", "never", "--name", "unready", cwd=repo)
+    r = env.agent("run", "--agent", "never", "--name", "unready", cwd=repo)
+    assert r.code == 1
+    assert r.err == ("agent: error: unready: setup failed (exit 4): echo fetching; echo npm "
+                     "ERR! no network >&2; exit 4: npm ERR! no network (output: agent logs "
+                     "unready)\n")
     t = env.wait_status("unready", "failed")
     assert t["exit_code"] == 4
     assert t["status_reason"].startswith("setup failed (exit 4): echo fetching;")

@@ -86,3 +86,26 @@ def table(tasks: list[TaskView], colour: bool) -> str:
                                  colour)
         out.append(line)
     return "\n".join(out)
+
+
+_BIDI = set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A))
+
+
+def safe(text: str, keep: str = "") -> str:
+    """Untrusted text (from agents) made harmless for a terminal: control characters
+    (C0, DEL, C1) and bidirectional overrides shown as escapes; `keep` names the ones let
+    through (e.g. newline and tab for a file's content)."""
+    if text.isprintable() and not any(ord(c) in _BIDI for c in text):
+        return text
+    out = []
+    for c in text:
+        n = ord(c)
+        if c in keep:
+            out.append(c)
+        elif n < 0x20 or 0x7F <= n < 0xA0:
+            out.append(f"\\x{n:02x}")
+        elif n in _BIDI:
+            out.append(f"\\u{n:04x}")
+        else:
+            out.append(c)
+    return "".join(out)

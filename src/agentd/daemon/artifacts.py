@@ -107,20 +107,25 @@ class Artifacts:
 
     # -- registered by the agent -----------------------------------------------------------
 
-    async def register(self, task: dict[str, Any], session_id: str | None, path: str,
-                       kind: str, description: str | None, outside: bool) -> dict[str, Any]:
-        """Copy one file into the task's artifacts and record it (an `artifact` event)."""
-        record = await asyncio.to_thread(self.take, task, path, kind, description, outside,
-                                         self.load_config().artifact_max_bytes)
+    async def register(self, task: dict[str, Any], session_id: str | None, paths: list[str],
+                       kind: str, description: str | None,
+                       outside: bool) -> list[dict[str, Any]]:
+        """Copy files into the task's artifacts and record them (an `artifact` event each).
+        All or nothing: one file that cannot be taken leaves no copy and no record."""
+        limit = self.load_config().artifact_max_bytes
+        records: list[dict[str, Any]] = []
         try:
-            ids = self.store.add_artifacts(task["id"], session_id, [record], "notice")
+            for path in paths:
+                records.append(await asyncio.to_thread(self.take, task, path, kind,
+                                                       description, outside, limit))
+            ids = self.store.add_artifacts(task["id"], session_id, records, "notice")
         except BaseException:
-            (self.paths.task_artifacts(task["name"]) / record["stored"]).unlink(
-                missing_ok=True)
+            for r in records:
+                (self.paths.task_artifacts(task["name"]) / r["stored"]).unlink(
+                    missing_ok=True)
             raise
-        row = self.store.artifact(task["id"], ids[0])
-        assert row is not None
-        return self.view(row)
+        rows = [self.store.artifact(task["id"], i) for i in ids]
+        return [self.view(r) for r in rows if r is not None]
 
     async def take_events(self, task: dict[str, Any],
                           events: list[AgentEvent]) -> list[AgentEvent]:

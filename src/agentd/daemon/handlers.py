@@ -212,12 +212,14 @@ class Handlers:
     # -- artifacts (docs/artifacts.md) -------------------------------------------------------
 
     async def h_add_artifact(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
-        if not p["path"].startswith("/"):
-            raise UsageError("add_artifact: parameter 'path' must be an absolute path")
+        if not p["paths"] or not all(x.startswith("/") for x in p["paths"]):
+            raise UsageError("add_artifact: parameter 'paths' must be a non-empty list of "
+                             "absolute paths")
         task = self.store.find_task(p["name"])
         session = p["name"] if p["name"] != task["name"] else None
-        return await self.artifacts.register(task, session, p["path"], p["kind"],
-                                             p["description"], p["outside"])
+        added = await self.artifacts.register(task, session, p["paths"], p["kind"],
+                                              p["description"], p["outside"])
+        return {"name": task["name"], "artifacts": added}
 
     async def h_list_artifacts(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
         task = self.store.find_task(p["name"])
@@ -243,6 +245,7 @@ class Handlers:
         if not p["workspace"].startswith("/"):
             raise UsageError("apply_patch: parameter 'workspace' must be an absolute path")
         return await self.merges.apply(p["name"], p["workspace"])
+
     async def h_read_log(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
         """The session's raw log as OUTPUT frames, then the reply; with `follow`, the reply
         first, then the log as it grows, then a `log_end` push (docs/protocol.md)."""

@@ -118,7 +118,7 @@ DAEMON: dict[str, dict[str, Param]] = {
                            reason=Param("str", "exited"), failed_to_start=Param("bool", False)),
     "read_log": _req(name=_name(), follow=Param("bool", False)),
     "add_artifact": _req(
-        name=_name(), path=Param("str", required=True),
+        name=_name(), paths=Param("strs", required=True),
         kind=Param("str", "file", choices=("file", "test-results", "screenshot", "report")),
         description=Param("str"), outside=Param("bool", False)),
     "list_artifacts": _req(name=_name()),
