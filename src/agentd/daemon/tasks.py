@@ -113,16 +113,19 @@ class Tasks:
                     os.path.realpath(dst.parent) if dst.parent.exists() else real_tree,
                     real_tree) or os.path.lexists(dst):
                 continue
-            if src.is_symlink():
-                if not _inside(os.path.realpath(src), real_repo):
+            try:
+                if src.is_symlink():
+                    if not _inside(os.path.realpath(src), real_repo):
+                        continue
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    os.symlink(os.readlink(src), dst)
+                elif src.is_file():
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(src, dst)
+                else:
                     continue
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                os.symlink(os.readlink(src), dst)
-            elif src.is_file():
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, dst)
-            else:
-                continue
+            except OSError:
+                continue  # unreadable: the worktree is made without it
             copied.append(rel)
         return copied
 
