@@ -15,6 +15,7 @@ from agentd.agents import BUILTINS, MODULES, integration
 from agentd.errors import ConfigError, UsageError
 from agentd.keys import key_bytes
 
+MAX_SECONDS = 3600  # also keeps out inf and nan (TOML has both): every comparison with nan fails
 PROMPT_MODES = ("arg", "type", "none")
 # The old key `hooks` is an alias of `integration`, with its old values.
 HOOKS_ALIAS = {"claude": "claude", "codex": "codex", "none": "generic"}
@@ -172,8 +173,8 @@ def _agent_spec(path: Path, text: str, name: str, raw: dict[str, Any]) -> AgentS
         raise bad("integration", f"must be one of {', '.join(MODULES)}")
     if not raw.get("command"):
         raise bad("command", "is required and must not be empty")
-    if raw.get("idle_seconds", 0) < 0:
-        raise bad("idle_seconds", "must be zero or more")
+    if not 0 <= raw.get("idle_seconds", 0) <= MAX_SECONDS:
+        raise bad("idle_seconds", f"must be a number of seconds from 0 to {MAX_SECONDS}")
     if "setup" in raw and not raw["setup"].strip():
         raise bad("setup", "must not be empty (leave the key out for no setup)")
     return AgentSpec(
@@ -231,8 +232,9 @@ def load(path: Path) -> Config:
     default = data.get("default_agent", "claude")
     if default not in agents:
         raise _fail(path, text, "", "default_agent", f"unknown agent {default!r}")
-    if data.get("kill_grace_seconds", 0) < 0:
-        raise _fail(path, text, "", "kill_grace_seconds", "must be zero or more")
+    if not 0 <= data.get("kill_grace_seconds", 0) <= MAX_SECONDS:
+        raise _fail(path, text, "", "kill_grace_seconds",
+                    f"must be a number of seconds from 0 to {MAX_SECONDS}")
     if "detach_key" in data:
         try:
             key_bytes(data["detach_key"])
@@ -246,11 +248,11 @@ def load(path: Path) -> Config:
         if not (repo.startswith("/") or repo.startswith("~")):
             raise _fail(path, text, "setup", repo, "must be the repository's absolute path "
                         "(or one starting with ~)")
-    if "artifact_max_bytes" in data and data["artifact_max_bytes"] < 1:
-        raise _fail(path, text, "", "artifact_max_bytes", "must be at least 1")
-    for key in ("log_max_bytes", "log_keep"):
-        if key in data and data[key] < (1 if key == "log_keep" else 4096):
-            raise _fail(path, text, "", key, "is too small")
+    if "artifact_max_bytes" in data and not 1 <= data["artifact_max_bytes"] <= 1 << 40:
+        raise _fail(path, text, "", "artifact_max_bytes", f"must be from 1 to {1 << 40}")
+    for key, low, high in (("log_max_bytes", 4096, 1 << 40), ("log_keep", 1, 100)):
+        if key in data and not low <= data[key] <= high:
+            raise _fail(path, text, "", key, f"must be from {low} to {high}")
     return Config(
         path=path, agents=agents, default_agent=default, data_dir=data.get("data_dir"),
         detach_key=data.get("detach_key", "C-]"),

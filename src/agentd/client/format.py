@@ -7,6 +7,7 @@ import sys
 
 from agentd.attention import NOTICE, rank
 from agentd.lifecycle import ICONS
+from agentd.text import printable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -82,30 +83,20 @@ def table(tasks: list[TaskView], colour: bool) -> str:
         cells[2] = paint(cells[2], t.status, colour)
         line = f"{icon} " + "  ".join(cells).rstrip()
         if rank(t.attention) >= rank(NOTICE) and t.attention_summary:
-            line += "  " + paint(f"[{t.attention}] {t.attention_summary}", t.attention or "",
+            line += "  " + paint(f"[{t.attention}] {printable(t.attention_summary)}",
+                                 t.attention or "",
                                  colour)
         out.append(line)
     return "\n".join(out)
 
 
-_BIDI = set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A))
-
-
 def safe(text: str, keep: str = "") -> str:
-    """Untrusted text (from agents) made harmless for a terminal: control characters
-    (C0, DEL, C1) and bidirectional overrides shown as escapes; `keep` names the ones let
-    through (e.g. newline and tab for a file's content)."""
-    if text.isprintable() and not any(ord(c) in _BIDI for c in text):
-        return text
-    out = []
-    for c in text:
-        n = ord(c)
+    """Untrusted text made harmless for a terminal (agentd.text.printable), except for the
+    characters in `keep` (newline and tab, for a file's content)."""
+    out, start = [], 0
+    for i, c in enumerate(text):
         if c in keep:
-            out.append(c)
-        elif n < 0x20 or 0x7F <= n < 0xA0:
-            out.append(f"\\x{n:02x}")
-        elif n in _BIDI:
-            out.append(f"\\u{n:04x}")
-        else:
-            out.append(c)
+            out += [printable(text[start:i]), c]
+            start = i + 1
+    out.append(printable(text[start:]))
     return "".join(out)

@@ -28,7 +28,8 @@ def cmd_run(a: Namespace, api: AgentdClient) -> int:
     reply = api.create_task_reply(
         name=a.name, agent=a.agent, base=a.base,
         workspace=os.path.abspath(a.workspace or os.getcwd()), prompt=a.prompt,
-        env=dict(os.environ), cols=size.columns, rows=size.lines)
+        env=dict(os.environ), cols=min(max(size.columns, 1), 1000),
+        rows=min(max(size.lines, 1), 1000))
     task, start_error = TaskView.from_wire(reply), reply.get("start_error")
     setup: list[str] = reply.get("setup") or []
     if a.json:
