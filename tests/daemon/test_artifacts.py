@@ -101,6 +101,7 @@ echo registered
     (worktree / "report.txt").write_text("edited afterwards\n")
     data, meta = fetch(env, "tests-run", report["id"])
     assert data == b"all good\n" and meta["bytes"] == len(data)
+    wait_for(lambda: by_kind(env, "tests-run", "diffstat"), 10, "capture at the end")
     events = [json.loads(x) for x in env.ok("events", "tests-run", "--json").out.splitlines()]
     kinds = [e["data"].get("type") for e in events if e["kind"] == "artifact"]
     assert {"test-results", "report", "commits", "patch", "diffstat"} <= set(kinds)
@@ -276,7 +277,8 @@ mkdir -p build && echo obj > build/out.o && echo log > run.log
     env.ok("run", "--agent", "wanderer", "--name", "wander", cwd=repo)
     env.wait_status("wander", "completed")
     adrift = (env.root / "worktrees" / "adrift-commit").read_text().strip()
-    r = env.ok("kill", "--rm", "wander", "--json").json()
+    r = env.ok("kill", "--rm", "wander", "--json").json()  # the capture may be under way
+    assert not (env.root / "artifacts" / "wander").exists()  # it finished first: no orphan
     ref = "refs/agentd/wander/head"
     assert git("rev-parse", ref, cwd=repo) == adrift
     assert git("log", "-1", "--format=%s", ref, cwd=repo) == "made on a detached HEAD"

@@ -206,7 +206,8 @@ class Handlers:
     async def h_session_exited(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
         if self.store.session(p["session"]) is None:
             raise TaskNotFound(f"unknown session {p['session']!r}")
-        recorded = await self.sessions.ended(p["session"], p["exit_code"], p["reason"])
+        recorded = await self.sessions.ended(p["session"], p["exit_code"], p["reason"],
+                                             wait=False)
         return {"recorded": recorded}
 
     # -- artifacts (docs/artifacts.md) -------------------------------------------------------

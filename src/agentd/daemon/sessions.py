@@ -158,13 +158,24 @@ class Sessions:
 
     # -- the end of a session --------------------------------------------------------------
 
-    async def ended(self, sid: str, exit_code: int | None, reason: str) -> bool:
-        """Record a session's end (once; see lifecycle.exit_report_counts), then settle it."""
+    async def ended(self, sid: str, exit_code: int | None, reason: str,
+                    wait: bool = True) -> bool:
+        """Record a session's end (once; see lifecycle.exit_report_counts), then settle it
+        — or, without `wait`, start settling it (a worker reporting its exit need not wait
+        for the artifacts to be captured)."""
         failure = await asyncio.to_thread(self.setup_failure, sid)
         reason = failure or reason
         recorded = self.store.finish_session(sid, exit_code, reason)
-        await self.settle_pending()
+        if wait:
+            await self.settle_pending()
+        else:
+            self.settle_soon()
         return recorded
+
+    def settle_soon(self) -> None:
+        fut = asyncio.ensure_future(self.settle_pending())
+        self.pending.add(fut)
+        fut.add_done_callback(self.pending.discard)
 
     def setup_failure(self, sid: str) -> str | None:
         """Why the session's setup failed (agentd.setup_run's result file), if it did."""
@@ -211,9 +222,7 @@ class Sessions:
             os.close(fd)
             self.watched.pop(sid, None)
             if self.reconcile():
-                fut = asyncio.ensure_future(self.settle_pending())
-                self.pending.add(fut)
-                fut.add_done_callback(self.pending.discard)
+                self.settle_soon()
 
         loop.add_reader(fd, gone)
 

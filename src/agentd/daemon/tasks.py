@@ -186,6 +186,8 @@ class Tasks:
         return result
 
     async def remove(self, task: dict[str, Any]) -> dict[str, Any]:
+        await self.sessions.settle_pending()  # a capture under way finishes first
+        task = self.store.task_by_id(task["id"])
         repo, worktree, branch = Path(task["workspace"]), Path(task["worktree"]), task["branch"]
         notes: list[str] = []
         async with self.repo_locks[str(repo)]:
