@@ -1,5 +1,6 @@
 """What a batch of agent events does to its task, as a pure function: `plan(task, events)`
-returns the `Effects` (attention, lifecycle inputs, thread entries, usage, artifacts) that
+returns the `Effects` (attention, lifecycle inputs, thread entries, usage, artifacts, the
+session's conversation id) that
 the store then executes in the batch's transaction. The rules it applies come from
 `agentd.lifecycle` (who may block and unblock a task) and `agentd.attention` (ranking).
 It sits beside them, not in daemon/, because the store (below the daemon) plans inside
@@ -60,7 +61,8 @@ class ArtifactRow:
 
 
 class Effects:
-    __slots__ = ("attention", "transitions", "blocked_source", "thread", "usage", "artifacts")
+    __slots__ = ("attention", "transitions", "blocked_source", "thread", "usage", "artifacts",
+                 "conversation")
 
     def __init__(self) -> None:
         self.attention: tuple[str, str] | None = None  # (level, summary) to set
@@ -69,6 +71,7 @@ class Effects:
         self.thread: list[tuple[float | None, str, str, str]] = []  # ts, role, kind, content
         self.usage: list[tuple[float | None, dict[str, Any]]] = []
         self.artifacts: list[ArtifactRow] = []
+        self.conversation: str | None = None  # the agent's conversation id for the session
 
 
 def thread_role(e: AgentEvent) -> str:
@@ -109,6 +112,8 @@ def plan(task: TaskState, events: list[AgentEvent]) -> Effects:
                               json.dumps({"summary": e.summary, **e.data})))
         elif e.kind == "usage":
             fx.usage.append((e.ts, e.data))
+        elif e.kind == "conversation":
+            fx.conversation = str(e.data["id"])  # the latest in the batch wins
         elif e.kind == "artifact":
             fx.artifacts.append(ArtifactRow(e.ts, e.data, e.summary))
     if fx.transitions:

@@ -136,3 +136,117 @@ def test_codex_approval_then_turn_complete(env: Env, repo: Path, clis: dict[str,
     assert list((home / ".codex" / "sessions").rglob("*.jsonl"))  # Codex stayed in HOME
     env.ok("kill", "cx")
     env.wait_status("cx", "killed")
+
+
+# -- resume: the agent continues its own conversation ---------------------------------------
+
+WORD_PROMPT = "Remember the word kumquat"
+WORD_REPLY = "Noted: kumquat."
+ASK_PROMPT = "Which word did I ask you to remember?"
+
+
+def texts(obj: Any) -> str:
+    """Every string in a request body, for looking up what it carried."""
+    return json.dumps(obj)
+
+
+def conversation_of(env: Env, name: str, seq: int) -> str | None:
+    card = env.ok("show", name, "--json").json()
+    value: str | None = card["sessions"][seq - 1]["agent_session_id"]
+    return value
+
+
+def argv_of(env: Env, session: str) -> list[str]:
+    with env.db() as db:
+        argv: list[str] = json.loads(db.execute("SELECT argv FROM sessions WHERE id = ?",
+                                                (session,)).fetchone()[0])
+    return argv
+
+
+def forget_conversation(env: Env, name: str) -> None:
+    """As if no hook had ever reported the id: the resume falls back on the agent's own
+    "latest conversation in this directory"."""
+    with env.db() as db:
+        db.execute("UPDATE sessions SET agent_session_id = NULL WHERE task_id = "
+                   "(SELECT id FROM tasks WHERE name = ?)", (name,))
+
+
+@pytest.mark.parametrize("captured", [True, False], ids=["by-id", "latest-in-worktree"])
+def test_claude_code_resume_sends_the_earlier_conversation(
+        env: Env, repo: Path, clis: dict[str, Path], captured: bool) -> None:
+    api = FakeAnthropic(turns=[WORD_REPLY, "It was kumquat."]).start()
+    try:
+        home = env.root.parent / "claude-home"
+        worktree = env.root / "worktrees" / "cr"
+        agent_env = realenv.claude_env(home, api.url, project_dirs=[worktree],
+                                       version=install.CLAUDE_CODE_VERSION)
+        env.write_config(f'[agents.claude]\ncommand = "{jailed(env, clis["claude"], [])}"\n')
+        run_env = {**agent_env, "AGENTD_DIR": str(env.root)}
+        env.ok("run", "--agent", "claude", "--name", "cr", WORD_PROMPT, cwd=repo,
+               env=run_env)
+        # Its turn ends (Stop hook); the hooks reported Claude's session id.
+        wait_for(lambda: env.task("cr")["attention"] == "notice", 60, "the first turn")
+        first = wait_for(lambda: conversation_of(env, "cr", 1), 30, "the session id")
+        env.ok("kill", "cr")
+        env.wait_status("cr", "killed")
+        if not captured:
+            forget_conversation(env, "cr")
+        r = env.ok("resume", "cr", ASK_PROMPT, env=run_env)
+        assert "claude continues its conversation" in r.out
+        wait_for(lambda: len(api.main_requests) == 2, 60, "the resumed request")
+        body = api.main_requests[-1].body
+        sent = texts(body["messages"])
+        assert WORD_PROMPT in sent and WORD_REPLY in sent and ASK_PROMPT in sent
+        assert sent.index(WORD_PROMPT) < sent.index(WORD_REPLY) < sent.index(ASK_PROMPT)
+        # The resumed session continues the same conversation, under the same id.
+        wait_for(lambda: conversation_of(env, "cr", 2), 30, "the resumed session's id")
+        card = env.ok("show", "cr", "--json").json()
+        one, two = card["sessions"]
+        assert two["resumes"] == one["id"] and two["agent_session_id"] == first
+        how = ["--resume", first] if captured else ["--continue"]
+        assert argv_of(env, two["id"])[-len(how) - 1:] == [*how, ASK_PROMPT]
+        assert two["live"] and card["status"] in ("running", "blocked")
+        env.ok("kill", "cr")
+        env.wait_status("cr", "killed")
+    finally:
+        api.stop()
+
+
+@pytest.mark.parametrize("captured", [True, False], ids=["by-id", "latest-in-worktree"])
+def test_codex_resume_sends_the_earlier_conversation(
+        env: Env, repo: Path, clis: dict[str, Path], captured: bool) -> None:
+    api = FakeOpenAI(turns=[WORD_REPLY, "It was kumquat."]).start()
+    try:
+        home = env.root.parent / "codex-home"
+        worktree = env.root / "worktrees" / "xr"
+        agent_env = realenv.codex_env(home, api.url, project_dirs=[worktree],
+                                      codex_package_root=clis["codex_package_root"],
+                                      codex_path_dir=clis["codex_path_dir"])
+        launcher = jailed(env, clis["codex"], ["--no-daemon"])
+        env.write_config(f'[agents.codex]\ncommand = "{launcher}"\n')
+        run_env = {**agent_env, "AGENTD_DIR": str(env.root)}
+        env.ok("run", "--agent", "codex", "--name", "xr", WORD_PROMPT, cwd=repo,
+               env=run_env)
+        # notify agent-turn-complete names the thread (not the title side thread's).
+        first = wait_for(lambda: conversation_of(env, "xr", 1), 60, "the thread id")
+        main_ids = {r.headers.get("thread-id") or r.headers.get("session-id")
+                    for r in api.main_requests}
+        assert first in main_ids
+        env.ok("kill", "xr")
+        env.wait_status("xr", "killed")
+        if not captured:
+            forget_conversation(env, "xr")
+        r = env.ok("resume", "xr", ASK_PROMPT, env=run_env)
+        assert "codex continues its conversation" in r.out
+        wait_for(lambda: len(api.main_requests) == 2, 60, "the resumed request")
+        sent = texts(api.main_requests[-1].body["input"])
+        assert WORD_PROMPT in sent and WORD_REPLY in sent and ASK_PROMPT in sent
+        assert sent.index(WORD_PROMPT) < sent.index(WORD_REPLY) < sent.index(ASK_PROMPT)
+        second = env.task("xr")["session"]
+        assert argv_of(env, second)[-2:] == [first if captured else "--last", ASK_PROMPT]
+        wait_for(lambda: conversation_of(env, "xr", 2), 60, "the resumed thread id")
+        assert conversation_of(env, "xr", 2) == first
+        env.ok("kill", "xr")
+        env.wait_status("xr", "killed")
+    finally:
+        api.stop()

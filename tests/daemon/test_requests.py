@@ -52,6 +52,11 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("apply_patch", {"name": "t"}, "apply_patch: parameter 'workspace' is required"),
     ("apply_patch", {"name": "t", "workspace": "rel"},
      "apply_patch: parameter 'workspace' must be an absolute path"),
+    ("start_session", {}, "start_session: parameter 'name' is required (a string)"),
+    ("start_session", {"name": "t", "resume": "yes"}, "parameter 'resume' must be true or"),
+    ("start_session", {"name": "t", "env": ["A=1"]}, "parameter 'env' must be an object"),
+    ("show_task", {"name": "t", "thread": 1001},
+     "show_task: parameter 'thread' must be an integer from 0 to 1000"),
 ]
 
 

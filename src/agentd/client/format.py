@@ -29,6 +29,15 @@ def paint(text: str, key: str, colour: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if colour and code else text
 
 
+def safe(text: Any, limit: int | None = None) -> str:
+    """Text from an agent, fit for a terminal (agentd.text.printable: control characters
+    and bidi overrides made visible, one line), cut to `limit` characters."""
+    text = printable(text if isinstance(text, str) else "" if text is None else str(text))
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
 def duration(seconds: float) -> str:
     s = int(seconds)
     if s < 60:
@@ -90,9 +99,9 @@ def table(tasks: list[TaskView], colour: bool) -> str:
     return "\n".join(out)
 
 
-def safe(text: str, keep: str = "") -> str:
-    """Untrusted text made harmless for a terminal (agentd.text.printable), except for the
-    characters in `keep` (newline and tab, for a file's content)."""
+def content(text: str, keep: str = "\n\t") -> str:
+    """A file's text from an agent, fit for a terminal: as `safe`, but the characters in
+    `keep` (newline and tab) pass."""
     out, start = [], 0
     for i, c in enumerate(text):
         if c in keep:

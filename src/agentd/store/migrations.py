@@ -146,7 +146,27 @@ def m003_process_identity(db: sqlite3.Connection) -> None:
 
 
 @migration
-def m004_artifacts_and_merge(db: sqlite3.Connection) -> None:
+def m004_session_agents(db: sqlite3.Connection) -> None:
+    """A task may have sessions of several agents: each session records its agent (the
+    config name), its prompt, the agent's own id for its conversation (Claude Code's
+    session id, Codex's thread id, ...: what `agent resume` continues) and the agentd
+    session whose conversation it continues, if any."""
+    _script(
+        db,
+        """
+        ALTER TABLE sessions ADD COLUMN agent TEXT;
+        ALTER TABLE sessions ADD COLUMN prompt TEXT;
+        ALTER TABLE sessions ADD COLUMN agent_session_id TEXT;
+        ALTER TABLE sessions ADD COLUMN resumes TEXT;
+        UPDATE sessions SET agent = (SELECT agent FROM tasks WHERE tasks.id = task_id);
+        UPDATE sessions SET prompt = (SELECT prompt FROM tasks WHERE tasks.id = task_id)
+            WHERE seq = 1
+        """
+    )
+
+
+@migration
+def m005_artifacts_and_merge(db: sqlite3.Connection) -> None:
     """Artifacts become files agentd keeps (`stored`, relative to `<data>/artifacts/<task>/`,
     with size, sha256 and mime type; `path` stays where the agent had it); a task records
     the merge that brought it home (`merged_at`, the target branch, the branch tip merged,

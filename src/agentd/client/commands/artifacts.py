@@ -175,7 +175,7 @@ def show(api: AgentdClient, name: str, artifact_id: int) -> int:
         pending += block
         head, sep, pending = pending.rpartition(b"\n")
         if sep:
-            sys.stdout.write(fmt.safe(head.decode(errors="replace"), keep="\n\t") + "\n")
+            sys.stdout.write(fmt.content(head.decode(errors="replace")) + "\n")
     if pending:
-        sys.stdout.write(fmt.safe(pending.decode(errors="replace"), keep="\n\t") + "\n")
+        sys.stdout.write(fmt.content(pending.decode(errors="replace")) + "\n")
     return 0

@@ -8,6 +8,7 @@ import sys
 
 from agentd.client import format as fmt
 from agentd.client.commands import print_json
+from agentd.errors import UsageError
 from agentd.protocol.views import TaskView
 
 TYPE_CHECKING = False
@@ -21,6 +22,14 @@ ENDED = ("completed", "failed", "killed", "lost")
 
 
 def cmd_run(a: Namespace, api: AgentdClient) -> int:
+    if a.task:
+        given = [f"--{k}" for k in ("name", "base", "workspace") if getattr(a, k)]
+        if given:
+            raise UsageError(f"--task adds a session to an existing task (its worktree, "
+                             f"branch and base); drop {', '.join(given)}")
+        from agentd.client.commands.resume import start
+
+        return start(a, api, a.task, a.agent, resume=False)
     try:
         size = os.get_terminal_size(sys.stdout.fileno())
     except (OSError, ValueError):
