@@ -49,7 +49,8 @@ class Effects:
         self.attention: tuple[str, str] | None = None  # (level, summary) to set
         self.transitions: list[Transition] = []
         self.blocked_source: str | None = None  # set when a stronger wait arrives
-        self.thread: list[tuple[float | None, str, str, str]] = []  # ts, role, kind, content
+        # ts, role, kind, content
+        self.thread: list[tuple[float | None, str, str, dict[str, Any]]] = []
         self.usage: list[tuple[float | None, dict[str, Any]]] = []
         self.artifacts: list[tuple[float | None, str, str | None, str, str]] = []
 
@@ -88,8 +89,11 @@ def plan(task: TaskState, events: list[AgentEvent]) -> Effects:
                 fx.transitions.append(Transition("resume", e.summary, evidence))
                 status, blocked_source = lifecycle.RUNNING, None
         if e.kind in THREAD_KINDS:
-            fx.thread.append((e.ts, thread_role(e), e.kind,
-                              json.dumps({"summary": e.summary, **e.data})))
+            # The agents with hooks keep transcripts the daemon reads: the thread comes
+            # from there, each entry once, not from their hooks as well (docs/usage.md).
+            if lifecycle.evidence_of(e.data) != lifecycle.HOOK:
+                fx.thread.append((e.ts, thread_role(e), e.kind,
+                                  {"summary": e.summary, **e.data}))
         elif e.kind == "usage":
             fx.usage.append((e.ts, e.data))
         elif e.kind == "artifact":

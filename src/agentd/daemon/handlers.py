@@ -16,13 +16,14 @@ from agentd import PROTOCOL_VERSION, __version__, lifecycle
 from agentd.attention import RANK
 from agentd.config import Config
 from agentd.daemon.hub import Hub
+from agentd.daemon.records import RecordWatcher
 from agentd.daemon.sessions import Sessions
 from agentd.daemon.tasks import Tasks
-from agentd.errors import TaskNotFound
+from agentd.errors import TaskNotFound, UsageError
 from agentd.paths import Paths
 from agentd.protocol.events import validate_batch
 from agentd.protocol.messages import Push
-from agentd.protocol.views import EventView, SessionView, TaskView, iso
+from agentd.protocol.views import EventView, SessionView, TaskView, iso, iso_ms
 from agentd.store.db import Store
 
 if TYPE_CHECKING:
@@ -39,7 +40,8 @@ class Control:
 
 class Handlers:
     def __init__(self, paths: Paths, store: Store, tasks: Tasks, sessions: Sessions, hub: Hub,
-                 load_config: Callable[[], Config], control: Control) -> None:
+                 load_config: Callable[[], Config], control: Control,
+                 records: RecordWatcher) -> None:
         self.paths = paths
         self.store = store
         self.tasks = tasks
@@ -47,6 +49,7 @@ class Handlers:
         self.hub = hub
         self.load_config = load_config
         self.control = control
+        self.records = records
 
     async def h_hello(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
         return {"version": __version__, "protocol": PROTOCOL_VERSION}
@@ -132,6 +135,12 @@ class Handlers:
                                "AGENTD_SESSION_ID of a managed session")
         events = validate_batch(p["events"])
         first, last = self.store.append_agent_events(session["task_id"], session["id"], events)
+        if session["records"]:
+            hinted = [str(e.data["transcript_path"]) for e in events
+                      if isinstance(e.data.get("transcript_path"), str)]
+            if hinted:
+                self.records.hinted(session, sorted(set(hinted)))
+            self.records.poke(session["id"])  # a hook fired: read what the agent wrote
         return {"count": len(events), "first_id": first, "last_id": last}
 
     async def h_stream_events(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
@@ -198,3 +207,104 @@ class Handlers:
             raise TaskNotFound(f"unknown session {p['session']!r}")
         recorded = await self.sessions.ended(p["session"], p["exit_code"], p["reason"])
         return {"recorded": recorded}
+
+    async def h_usage_report(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        task_id = self.store.find_task(p["name"])["id"] if p["name"] else None
+        since = parse_since(p["since"]) if p["since"] else None
+        rows = [usage_row(r) for r in self.store.usage_report(p["by"], task_id, since)]
+        total = usage_row(self.store.usage_report(None, task_id, since)[0]) if rows else None
+        return {"by": p["by"], "since": iso(since), "rows": rows, "total": total}
+
+    async def h_get_thread(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        """The task's thread in order, a tool call with its result; with `follow`, each
+        new entry is pushed as it is stored (a result on its own, naming its call)."""
+        task = self.store.find_task(p["name"])
+        entries = self.store.thread(task["id"], p["after"])
+        last = max((e["id"] for e in entries), default=p["after"])
+        if not p["follow"]:
+            return {"task": task["name"], "entries": pair_tools(entries), "last_id": last}
+        tools: dict[str, str] = {}
+        for e in entries:
+            _note_tool(tools, e)
+            peer.send(Push("thread_entry", _entry_view(e, tools)))
+        peer.tasks.add(asyncio.create_task(self._follow_thread(peer, task["id"], last, tools)))
+        return {"task": task["name"], "following": True, "last_id": last}
+
+    async def _follow_thread(self, peer: Peer, task_id: int, after: int,
+                             tools: dict[str, str]) -> None:
+        wake = self.hub.subscribe()
+        try:
+            while not peer.closed:
+                wake.clear()
+                entries = self.store.thread(task_id, after, limit=1000)
+                for e in entries:
+                    _note_tool(tools, e)
+                    peer.send(Push("thread_entry", _entry_view(e, tools)))
+                    after = e["id"]
+                if entries:
+                    await peer.drain()
+                else:
+                    await wake.wait()
+        finally:
+            self.hub.unsubscribe(wake)
+
+
+def parse_since(text: str) -> float:
+    """`YYYY-MM-DD` (local midnight) or an ISO 8601 date and time (local unless it says
+    its offset) as epoch seconds."""
+    from datetime import datetime
+
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"since: {text!r} is not a date; give YYYY-MM-DD or an ISO date "
+                         "and time such as 2026-12-01T09:30") from None
+    return when.timestamp()
+
+
+def usage_row(r: dict[str, Any]) -> dict[str, Any]:
+    unpriced = int(r["unpriced"] or 0)
+    return {"key": r["key"], "calls": r["calls"],
+            "tokens_in": r["input"] + r["cache_read"] + r["cache_write"],
+            "tokens_out": r["output"], "input_tokens": r["input"],
+            "output_tokens": r["output"], "cache_read_tokens": r["cache_read"],
+            "cache_write_tokens": r["cache_write"],
+            "cost_usd": None if unpriced else r["cost_usd"],
+            "priced_cost_usd": r["cost_usd"], "unpriced_calls": unpriced}
+
+
+def _note_tool(tools: dict[str, str], e: dict[str, Any]) -> None:
+    if e["kind"] == "tool_call":
+        tools[str(e["content"].get("call_id"))] = str(e["content"].get("tool"))
+
+
+def _entry_view(e: dict[str, Any], tools: dict[str, str]) -> dict[str, Any]:
+    content = dict(e["content"])
+    if e["kind"] == "tool_result" and "tool" not in content:
+        content["tool"] = tools.get(str(content.get("call_id")))
+    return {"id": e["id"], "session": e["session_id"], "ts": iso_ms(e["ts"]),
+            "role": e["role"], "kind": e["kind"], **content}
+
+
+def pair_tools(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Entries in time order; each tool result goes with its call (`result`), and only a
+    result whose call is not in the thread stands alone."""
+    ordered = sorted(entries, key=lambda e: (e["ts"], e["id"]))
+    calls = {str(e["content"].get("call_id")): e for e in ordered if e["kind"] == "tool_call"}
+    tools = {k: str(c["content"].get("tool")) for k, c in calls.items()}
+    out: list[dict[str, Any]] = []
+    views: dict[str, dict[str, Any]] = {}
+    for e in ordered:
+        if e["kind"] == "tool_result" and str(e["content"].get("call_id")) in calls:
+            continue
+        view = _entry_view(e, tools)
+        if e["kind"] == "tool_call":
+            views[str(e["content"].get("call_id"))] = view
+            view["result"] = None
+        out.append(view)
+    for e in ordered:
+        call_id = str(e["content"].get("call_id"))
+        if e["kind"] == "tool_result" and call_id in views:
+            views[call_id]["result"] = {k: v for k, v in e["content"].items()
+                                        if k in ("output", "is_error")}
+    return out

@@ -1,0 +1,205 @@
+"""Agents' own record files offline: fixtures per agent (tests/agents/fixtures/<agent>/records/)
+read by the daemon's watcher into a real store, in two steps (the last line is half-written
+first), against hand-written expectations: the calls, the task's totals, the cost
+genai-prices gives, the bad lines skipped once, and the thread."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import genai_prices
+import pytest
+
+from agentd.agents.claude_records import project_dir_name
+from agentd.config import Config
+from agentd.daemon.handlers import pair_tools
+from agentd.daemon.records import RecordWatcher
+from agentd.jsonlog import JsonLog
+from agentd.pricing import Pricer
+from agentd.store.db import Store
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(tmp_path / "state.db")
+    s.price = Pricer(lambda: Config(path=tmp_path / "config.toml", agents={}))
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def start(store: Store, tmp_path: Path, agent: str, roots: list[str]) -> tuple[dict[str, Any],
+                                                                            dict[str, Any]]:
+    worktree = tmp_path / "worktrees" / "t1"
+    worktree.mkdir(parents=True)
+    task = store.insert_task(name="t1", agent=agent, prompt="p", workspace="/r", base="main",
+                             base_commit="c0", branch="agent/t1", worktree=str(worktree))
+    store.add_session(task["id"], "s1", [agent],
+                      {"integration": agent, "agent": agent, "roots": roots})
+    store.session_started("s1", os.getpid(), None)
+    session = store.session("s1")
+    assert session is not None
+    return task, session
+
+
+def usage_rows(store: Store) -> list[dict[str, Any]]:
+    return [dict(r) for r in store.db.execute(
+        "SELECT call_key, model, tokens_in, tokens_out, cache_read, cache_write, cost_usd, "
+        "price_source FROM usage ORDER BY ts, id")]
+
+
+def library_price(model: str, i: int, o: int, cr: int, cw: int, ts: float) -> float:
+    usage = genai_prices.Usage(input_tokens=i + cr + cw, output_tokens=o, cache_read_tokens=cr,
+                               cache_write_tokens=cw)
+    return float(genai_prices.calc_price(usage, model,
+                                         genai_request_timestamp=datetime.fromtimestamp(ts, UTC)
+                                         ).total_price)
+
+
+def thread_view(store: Store, task_id: int) -> list[list[Any]]:
+    out = []
+    for e in pair_tools(store.thread(task_id)):
+        if e["kind"] == "tool_call":
+            out.append([e["role"], e["kind"], e["tool"], e["args"], e["result"]["output"]])
+        elif e["kind"] != "exit":
+            out.append([e["role"], e["kind"], e["text"]])
+    return out
+
+
+def skipped(store: Store) -> list[dict[str, Any]]:
+    return [e for e in store.events() if e["kind"] == "record_skipped"]
+
+
+def read_all(store: Store, session: dict[str, Any]) -> None:
+    watcher = RecordWatcher(store, JsonLog(Path(os.devnull), "test"))
+    watcher.read_session(session, discover=True, force=True)
+    watcher.read_session(session, discover=True, force=True)  # nothing new: nothing changes
+
+
+def test_claude_transcripts(store: Store, tmp_path: Path) -> None:
+    src = FIXTURES / "claude" / "records"
+    expected = json.loads((src / "expected.json").read_text())
+    home = tmp_path / "claude-home"
+    task, session = start(store, tmp_path, "claude", [str(home)])
+    project = home / "projects" / project_dir_name(task["worktree"])
+    project.mkdir(parents=True)
+    shutil.copy(src / "session-1.jsonl", project)
+    shutil.copytree(src / "session-1", project / "session-1", copy_function=shutil.copy)
+
+    read_all(store, session)
+    rows = usage_rows(store)
+    assert {r["call_key"]: [r["model"], r["tokens_in"], r["tokens_out"], r["cache_read"],
+                            r["cache_write"]] for r in rows} == expected["calls"]
+    assert len(skipped(store)) == expected["bad_lines"]
+
+    with (project / "session-1.jsonl").open("a") as f:  # the half-written line completes
+        f.write((src / "session-1.rest").read_text())
+    read_all(store, session)
+    rows = usage_rows(store)
+    calls = {**expected["calls"], **expected["calls_after_rest"]}
+    assert {r["call_key"]: [r["model"], r["tokens_in"], r["tokens_out"], r["cache_read"],
+                            r["cache_write"]] for r in rows} == calls
+    assert len(skipped(store)) == expected["bad_lines"]  # warned once, not on every read
+
+    t = store.task_by_id(task["id"])
+    figures = list(calls.values())
+    assert t["tokens_out"] == sum(c[2] for c in figures)
+    assert t["tokens_cache_read"] == sum(c[3] for c in figures)
+    assert t["tokens_cache_write"] == sum(c[4] for c in figures)
+    assert t["tokens_in"] == sum(c[1] + c[3] + c[4] for c in figures)
+    for r in rows:
+        ts = store.db.execute("SELECT ts FROM usage WHERE call_key = ?",
+                              (r["call_key"],)).fetchone()[0]
+        assert r["cost_usd"] == pytest.approx(library_price(
+            r["model"], r["tokens_in"], r["tokens_out"], r["cache_read"], r["cache_write"], ts))
+        assert r["price_source"] == f"genai-prices {genai_prices.__version__}"
+    assert t["cost_usd"] == pytest.approx(sum(r["cost_usd"] for r in rows))
+    assert t["unpriced_calls"] == 0
+    assert thread_view(store, task["id"]) == expected["thread"]
+
+
+def test_codex_rollouts(store: Store, tmp_path: Path) -> None:
+    src = FIXTURES / "codex" / "records"
+    expected = json.loads((src / "expected.json").read_text())
+    home = tmp_path / "codex-home"
+    task, session = start(store, tmp_path, "codex", [str(home)])
+    day = home / "sessions" / time.strftime("%Y/%m/%d")
+    day.mkdir(parents=True)
+    for f in sorted(src.glob("rollout-*.jsonl")):
+        text = f.read_text().replace("{WORKTREE}", task["worktree"])
+        (day / f.name).write_text(text)
+    # Another task's rollout in the same directory is not this task's.
+    (day / "rollout-other.jsonl").write_text(json.dumps(
+        {"timestamp": "2026-12-01T10:00:00.000Z", "type": "session_meta",
+         "payload": {"id": "x", "cwd": "/elsewhere"}}) + "\n")
+
+    read_all(store, session)
+    figures = [[r["tokens_in"], r["tokens_out"], r["cache_read"], r["cache_write"]]
+               for r in usage_rows(store)]
+    assert figures == expected["calls"]
+    assert len(skipped(store)) == expected["bad_lines"]
+
+    main = next(day.glob("rollout-*0001.jsonl"))
+    with main.open("a") as f:
+        f.write((src / "rollout-main.rest").read_text())
+    read_all(store, session)
+    rows = usage_rows(store)
+    figures = [[r["tokens_in"], r["tokens_out"], r["cache_read"], r["cache_write"]]
+               for r in rows]
+    assert sorted(figures) == sorted(expected["calls"] + expected["calls_after_rest"])
+    assert {r["model"] for r in rows} == {expected["model"]}
+    assert len(skipped(store)) == expected["bad_lines"]
+    t = store.task_by_id(task["id"])
+    assert t["tokens_out"] == sum(f[1] for f in figures)
+    assert t["tokens_in"] == sum(f[0] + f[2] + f[3] for f in figures)
+    assert t["cost_usd"] == pytest.approx(sum(r["cost_usd"] for r in rows))
+    assert thread_view(store, task["id"]) == expected["thread"]
+
+
+def test_an_unknown_model_has_tokens_and_no_cost(store: Store, tmp_path: Path) -> None:
+    home = tmp_path / "claude-home"
+    task, session = start(store, tmp_path, "claude", [str(home)])
+    project = home / "projects" / project_dir_name(task["worktree"])
+    project.mkdir(parents=True)
+    (project / "s.jsonl").write_text(json.dumps(
+        {"type": "assistant", "uuid": "a", "requestId": "r", "timestamp": "2026-12-01T10:00:00Z",
+         "message": {"id": "m", "role": "assistant", "model": "claude-nobody-knows-9",
+                     "content": [], "usage": {"input_tokens": 7, "output_tokens": 3}}}) + "\n")
+    read_all(store, session)
+    t = store.task_by_id(task["id"])
+    assert (t["tokens_in"], t["tokens_out"], t["cost_usd"], t["unpriced_calls"]) == (
+        7, 3, None, 1)
+
+
+def test_a_recorded_claude_transcript_agrees_with_claude_codes_own_totals(
+        store: Store, tmp_path: Path) -> None:
+    """A transcript recorded from Claude Code 2.1.330 ends with its own `cost-state` line:
+    its per-model token counts must be ours, and genai-prices' cost its cost."""
+    recorded = FIXTURES / "claude" / "records" / "recorded-2.1.330.jsonl"
+    home = tmp_path / "claude-home"
+    task, session = start(store, tmp_path, "claude", [str(home)])
+    project = home / "projects" / project_dir_name(task["worktree"])
+    project.mkdir(parents=True)
+    shutil.copy(recorded, project)
+    read_all(store, session)
+    own = [json.loads(line) for line in recorded.read_text().splitlines()
+           if '"cost-state"' in line][-1]
+    (model, figures), = own["modelUsage"].items()
+    t = store.task_by_id(task["id"])
+    assert t["tokens_out"] == figures["outputTokens"]
+    assert t["tokens_in"] == figures["inputTokens"] + figures["cacheReadInputTokens"] + \
+        figures["cacheCreationInputTokens"]
+    assert {r["model"] for r in usage_rows(store)} == {model}
+    assert t["cost_usd"] == pytest.approx(own["totalCostUSD"], abs=1e-6)
+    assert [e[:2] for e in thread_view(store, task["id"])] == [
+        ["user", "prompt"], ["assistant", "tool_call"], ["assistant", "result"]]
