@@ -5,9 +5,11 @@ genai-prices gives, the bad lines skipped once, and the thread."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -203,3 +205,84 @@ def test_a_recorded_claude_transcript_agrees_with_claude_codes_own_totals(
     assert t["cost_usd"] == pytest.approx(own["totalCostUSD"], abs=1e-6)
     assert [e[:2] for e in thread_view(store, task["id"])] == [
         ["user", "prompt"], ["assistant", "tool_call"], ["assistant", "result"]]
+
+
+def call_figures(store: Store) -> dict[str, list[Any]]:
+    return {r["call_key"]: [r["model"], r["tokens_in"], r["tokens_out"], r["cache_read"],
+                            r["cache_write"]] for r in usage_rows(store)}
+
+
+def test_gemini_chat_recordings(store: Store, tmp_path: Path) -> None:
+    src = FIXTURES / "gemini" / "records"
+    expected = json.loads((src / "expected.json").read_text())
+    home = tmp_path / "gemini-home"
+    task, session = start(store, tmp_path, "gemini", [str(home / ".gemini")])
+    project = home / ".gemini" / "tmp" / hashlib.sha256(task["worktree"].encode()).hexdigest()
+    (project / "chats").mkdir(parents=True)
+    chat = project / "chats" / "session-2026-12-01T10-00-6577c6cc.jsonl"
+    shutil.copy(src / chat.name, chat)
+
+    read_all(store, session)
+    session_id = "6577c6cc-0000-4000-8000-000000000001"
+    assert call_figures(store) == {f"gemini:{session_id}:{k}": v
+                                   for k, v in expected["calls"].items()}
+    assert len(skipped(store)) == expected["bad_lines"]
+    assert thread_view(store, task["id"]) == expected["thread"]
+    with chat.open("a") as f:
+        f.write((src / "session.rest").read_text())
+    read_all(store, session)
+    assert thread_view(store, task["id"]) == expected["thread"] + expected["thread_after_rest"]
+    assert len(skipped(store)) == expected["bad_lines"]
+    t = store.task_by_id(task["id"])
+    assert t["tokens_out"] == sum(c[2] for c in expected["calls"].values())
+    assert t["cost_usd"] == pytest.approx(sum(
+        library_price(m, i, o, cr, cw, datetime(2026, 12, 1, 10, tzinfo=UTC).timestamp())
+        for m, i, o, cr, cw in expected["calls"].values()))
+
+
+OPENCODE_SCHEMA = """
+CREATE TABLE session (id TEXT PRIMARY KEY, project_id TEXT, parent_id TEXT, directory TEXT,
+    title TEXT, time_created INTEGER, time_updated INTEGER);
+CREATE TABLE message (id TEXT PRIMARY KEY, session_id TEXT, time_created INTEGER,
+    time_updated INTEGER, data TEXT);
+CREATE TABLE part (id TEXT PRIMARY KEY, message_id TEXT, session_id TEXT,
+    time_created INTEGER, time_updated INTEGER, data TEXT);
+"""
+
+
+def opencode_rows(db: sqlite3.Connection, rows: dict[str, list[dict[str, Any]]],
+                  worktree: str) -> None:
+    for table, items in rows.items():
+        for item in items:
+            item = {k: json.dumps(v).replace("{WORKTREE}", worktree) if k == "data" else
+                    (worktree if v == "{WORKTREE}" else v) for k, v in item.items()}
+            db.execute(f"INSERT OR REPLACE INTO {table} ({', '.join(item)}) VALUES "
+                       f"({', '.join('?' for _ in item)})", tuple(item.values()))
+    db.commit()
+
+
+def test_opencode_database(store: Store, tmp_path: Path) -> None:
+    expected = json.loads((FIXTURES / "opencode" / "records" / "expected.json").read_text())
+    data = tmp_path / "opencode-data"
+    data.mkdir()
+    task, session = start(store, tmp_path, "opencode", [str(data)])
+    db = sqlite3.connect(data / "opencode.db")
+    try:
+        db.executescript(OPENCODE_SCHEMA)
+        now_ms = int(time.time() * 1000)
+        for rows in (expected["first"], expected["second"]):
+            for items in rows.values():  # the fixture's times, moved to now
+                for item in items:
+                    item["time_updated"] += now_ms - 1796119200000
+        opencode_rows(db, expected["first"], task["worktree"])
+        read_all(store, session)
+        assert call_figures(store) == expected["calls_first"]
+        opencode_rows(db, expected["second"], task["worktree"])
+        read_all(store, session)
+        assert call_figures(store) == expected["calls"]
+    finally:
+        db.close()
+    assert thread_view(store, task["id"]) == expected["thread"]
+    t = store.task_by_id(task["id"])
+    (m, i, o, cr, cw), = expected["calls"].values()
+    assert t["cost_usd"] == pytest.approx(library_price(m, i, o, cr, cw, 1796119201.0))

@@ -139,10 +139,11 @@ class RecordReader:
         except OSError:
             return -1
 
-    def read(self, path: str, offset: int, state: dict[str, Any],
+    def read(self, path: str, offset: int, state: dict[str, Any], worktree: str = "",
              limit: int = 8 << 20) -> tuple[Batch, int]:
         """What the complete lines from `offset` on give, and the offset after them
-        (at most `limit` bytes a call: a large file is read over several ticks)."""
+        (at most `limit` bytes a call: a large file is read over several ticks). A record
+        that is not a file of lines (opencode's database) overrides this."""
         from agentd.records import complete_lines
 
         with open(path, "rb") as f:

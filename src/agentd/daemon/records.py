@@ -119,7 +119,7 @@ class RecordWatcher:
         if stamp < 0 or (stamp == self.stamps.get(key) and not force):
             return
         try:
-            batch, end = reader.read(path, offset, state)
+            batch, end = reader.read(path, offset, state, task["worktree"])
         except OSError as e:
             self.log("warning", "cannot read a record file", task=task["name"], path=path,
                      error=str(e))
