@@ -68,7 +68,7 @@ EXPECTED: dict[tuple[str | None, str], str | None] = {
     (LOST, "resume"): None,
     (LOST, "exit_ok"): COMPLETED,
     (LOST, "exit_error"): FAILED,
-    (LOST, "kill"): None,
+    (LOST, "kill"): KILLED,
     (LOST, "vanish"): None,
 }
 

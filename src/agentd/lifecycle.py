@@ -9,7 +9,7 @@ Inputs:
   resume      the agent works again
   exit_ok     the agent exited with status 0
   exit_error  the agent exited non-zero, was killed by a signal, or could not start
-  kill        the user stopped the task
+  kill        the user stopped the task (a lost task only while its agent still runs)
   vanish      the session's worker is gone and no exit status was recorded
 """
 
@@ -49,6 +49,8 @@ TRANSITIONS: Final[dict[tuple[str | None, str], str]] = {
     # A worker that reports its exit after the daemon gave it up for lost tells the truth.
     (LOST, "exit_ok"): COMPLETED,
     (LOST, "exit_error"): FAILED,
+    # The worker is gone but its agent still runs: the user can still stop it.
+    (LOST, "kill"): KILLED,
     # An ended task can be started again (a new session).
     (COMPLETED, "start"): RUNNING,
     (FAILED, "start"): RUNNING,

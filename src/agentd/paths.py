@@ -52,6 +52,45 @@ def too_long_message(root: object) -> str:
             f"{MAX_SOCKET_PATH - LONGEST_SOCKET} bytes); set AGENTD_DIR to a shorter directory")
 
 
+def unsafe(path: str | os.PathLike[str], directory: bool = True) -> str | None:
+    """Why agentd must not trust `path` (a directory it keeps its sockets, config or data
+    in, or a file there), or None when it may: it must belong to this user and not be
+    writable by anybody else, the way ssh treats ~/.ssh. A missing path is safe (agentd
+    creates it, 0700)."""
+    import stat
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        return f"cannot check {path}: {e.strerror}"
+    uid = os.getuid()
+    if st.st_uid != uid:
+        return (f"{path} belongs to uid {st.st_uid}, not to you (uid {uid}): another user "
+                "may have made it to catch your agents' sessions; remove it, or set "
+                "AGENTD_DIR to a directory of your own")
+    if directory and not stat.S_ISDIR(st.st_mode):
+        return f"{path} is not a directory; remove it or set AGENTD_DIR elsewhere"
+    if st.st_mode & 0o022:
+        return (f"{path} is writable by others (mode {stat.S_IMODE(st.st_mode):04o}); "
+                f"run 'chmod go-w {path}' or set AGENTD_DIR to a private directory")
+    return None
+
+
+def make_private_dir(path: str | os.PathLike[str]) -> None:
+    """Create a directory (and missing parents) private to this user; an existing one is
+    checked, never chmod'ed. Raises PermissionError naming the problem."""
+    problem = unsafe(path)
+    if problem:
+        raise PermissionError(problem)
+    try:
+        os.makedirs(path, mode=0o700)
+    except FileExistsError:
+        return
+    os.chmod(path, 0o700)  # whatever the umask
+
+
 def runtime_root(env: dict[str, str] | None = None) -> Path:
     from pathlib import Path
 
@@ -149,7 +188,12 @@ class Paths:
         return self.logs / f"{session_id}.log"
 
     def ensure(self) -> None:
-        """Create the directories, private to this user (0700)."""
-        for d in {self.root, self.data, self.sessions, self.logs, self.worktrees, self.artifacts}:
-            d.mkdir(parents=True, exist_ok=True)
-            os.chmod(d, 0o700)
+        """Create the directories private to this user (0700), after checking that those
+        that exist, and the config file, are this user's and writable by nobody else."""
+        for d in (self.root, self.data, self.sessions, self.logs, self.worktrees,
+                  self.artifacts):
+            make_private_dir(d)
+        for f in (self.config, self.db):
+            problem = unsafe(f, directory=False)
+            if problem:
+                raise PermissionError(problem)

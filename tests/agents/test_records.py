@@ -21,8 +21,8 @@ import pytest
 
 from agentd.agents.claude_records import project_dir_name
 from agentd.config import Config
-from agentd.daemon.handlers import pair_tools
 from agentd.daemon.records import RecordWatcher
+from agentd.daemon.threads import pair_tools
 from agentd.jsonlog import JsonLog
 from agentd.pricing import Pricer
 from agentd.store.db import Store

@@ -11,6 +11,7 @@ import pytest
 
 from agentd.errors import AgentdError, UsageError
 from agentd.protocol.connection import Connection
+from agentd.protocol.requests import DAEMON
 from tests.helpers import Env
 
 
@@ -92,3 +93,10 @@ def test_detach_key_comes_from_config(env: Env, repo: Path) -> None:
             "detach_key"] == "C-b"
         with pytest.raises(AgentdError):
             conn.request("no_such_request")
+def test_every_handler_is_declared_and_every_declaration_handled() -> None:
+    from agentd.daemon.handlers import Handlers
+
+    handled = {n[2:] for n in dir(Handlers) if n.startswith("h_")}
+    assert handled == set(DAEMON)
+
+

@@ -255,9 +255,23 @@ def test_name_generation_is_unique_under_200_concurrent_runs(env: Env, repo: Pat
     assert len(branches) == 200
 
 
-def test_client_starts_without_asyncio() -> None:
-    code = ("import sys; import agentd.client.cli; "
-            "bad = [m for m in ('asyncio', 'textual', 'rich', 'sqlite3') if m in sys.modules];"
-            "print(bad)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
-    assert out.strip() == "[]"
+def imported_by(env: Env, *args: str) -> set[str]:
+    """Every module `agent ARGS` imports, from `python -X importtime`."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "agentd", *args],
+                          env=env.env, capture_output=True, text=True, timeout=60)
+    return {line.split("|")[-1].strip() for line in proc.stderr.splitlines()
+            if line.startswith("import time:")}
+
+
+HEAVY = {"asyncio", "sqlite3", "dataclasses", "argparse", "textual", "rich", "pathlib",
+         "subprocess", "typing"}
+
+
+def test_ls_and_attach_start_without_heavy_imports(env: Env, repo: Path) -> None:
+    env.ok("run", "--agent", "true", "--name", "quick", cwd=repo)  # a live daemon, a task
+    ls = imported_by(env, "ls")
+    assert {"agentd.client.cli", "agentd.client.api", "agentd.client.commands.ls"} <= ls
+    assert ls & HEAVY == set()
+    attach = imported_by(env, "attach", "no-such-task")
+    assert "agentd.client.attach" in attach
+    assert attach & HEAVY == set()

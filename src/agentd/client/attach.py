@@ -18,38 +18,22 @@ import termios
 import tty
 from collections.abc import Iterator
 
-from agentd.client import daemonctl
+from agentd.attention import ACTION
 from agentd.errors import AgentdError, Conflict, DaemonError
-from agentd.protocol.connection import Connection
-from agentd.protocol.messages import Failure, Output, Push, Reply, Request
+from agentd.keys import key_bytes
+from agentd.protocol.messages import Failure, Output, Push, Reply
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from agentd.client.api import AgentdClient
+    from agentd.protocol.connection import Connection
+
+DEFAULT_DETACH_KEY = "C-]"  # until every daemon names it in the attach_session reply
+
 RESTORE = (b"\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1005l\x1b[?1006l\x1b[?1015l"
            b"\x1b[?1004l\x1b[?2004l\x1b[?1l\x1b>\x1b[?25h\x1b[m\x1b[?1049l")
-
-
-def detach_byte() -> bytes:
-    """The detach key from config (default C-]). Read here, off the `agent ls` path."""
-    from agentd.keys import key_bytes
-
-    path = os.path.join(os.path.dirname(daemonctl.socket_path()), "config.toml")
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError):
-        text = ""
-    if "detach_key" not in text:  # the usual case: no TOML parser to import (≈ 6 ms)
-        return key_bytes("C-]")
-    import tomllib
-
-    try:
-        name = tomllib.loads(text).get("detach_key", "C-]")
-    except tomllib.TOMLDecodeError:
-        name = "C-]"
-    return key_bytes(str(name))
 
 
 def window_size(fd: int) -> tuple[int, int]:
@@ -84,39 +68,36 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-def locate(name: str) -> dict[str, Any]:
-    with daemonctl.connect() as conn:
-        info: dict[str, Any] = conn.request("attach_session", {"name": name})
-    return info
-
-
-def attach(name: str, read_only: bool, force: bool) -> int:
-    info = locate(name)
-    if info["session_ended"]:
-        raise Conflict(f"task {info['name']} has ended ({info['status']}, exit code "
-                       f"{info['session_exit_code']}); its output is in "
-                       f"'agent logs {info['name']}'")
+def attach(api: AgentdClient, name: str, read_only: bool, force: bool) -> int:
+    task, session = api.attach_info(name, read_only)
+    if session.ended:
+        raise Conflict(f"task {task.name} has ended ({task.status}, exit code "
+                       f"{session.exit_code}); its output is in 'agent logs {task.name}'")
     in_fd, out_fd = sys.stdin.fileno(), sys.stdout.fileno()
     cols, rows = window_size(out_fd)
     try:
-        conn = Connection.open(info["socket"])
+        conn = api.open_session(session)
     except OSError as e:
-        raise DaemonError(f"cannot reach the session of {info['name']} at {info['socket']}: "
-                          f"{e.strerror or e}; see 'agent logs {info['name']}'") from None
+        raise DaemonError(f"cannot reach the session of {task.name} at {session.socket}: "
+                          f"{e.strerror or e}; see 'agent logs {task.name}'") from None
     mode = "read-only" if read_only else "interactive"
     with conn:
         conn.request("attach", {"mode": mode, "force": force, "cols": cols, "rows": rows})
-        session = Session(conn, info["name"], in_fd, out_fd, read_only)
+        terminal = AttachedTerminal(api, conn, task.name, in_fd, out_fd, read_only,
+                                    key_bytes(session.detach_key or DEFAULT_DETACH_KEY))
         try:
-            code = session.run()
+            code = terminal.run()
         finally:
-            session.close_events(info["session"])
+            terminal.close_events(session.id)
         return code
 
 
-class Session:
-    def __init__(self, conn: Connection, name: str, in_fd: int, out_fd: int,
-                 read_only: bool) -> None:
+class AttachedTerminal:
+    """The user's terminal bridged to a session worker's socket."""
+
+    def __init__(self, api: AgentdClient, conn: Connection, name: str, in_fd: int,
+                 out_fd: int, read_only: bool, detach_key: bytes) -> None:
+        self.api = api
         self.conn = conn
         self.events: Connection | None = None
         self.events_tried = False
@@ -124,7 +105,7 @@ class Session:
         self.name = name
         self.in_fd, self.out_fd = in_fd, out_fd
         self.read_only = read_only
-        self.detach_key = detach_byte()
+        self.detach_key = detach_key
         self.winch_r, self.winch_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
 
     def run(self) -> int:
@@ -138,13 +119,13 @@ class Session:
         return self.report(outcome)
 
     def loop(self) -> Push | None:
-        sock = self.conn.sock.fileno()
+        sock = self.conn.fileno()
         poller = select.poll()  # registered once: no fd lists rebuilt per keystroke
         for fd in (sock, self.winch_r, self.in_fd):
             poller.register(fd, select.POLLIN)
         while True:
             # Messages already decoded come first; consecutive output is written at once.
-            while self.conn.inbox:
+            while self.conn.pending():
                 done = self.on_messages()
                 if done is not None:
                     return done
@@ -152,11 +133,9 @@ class Session:
                 self.open_events(poller)  # after the first paint: it must not delay it
             for fd, _ in poller.poll():
                 if fd == sock:
-                    data = self.conn.sock.recv(262144)
-                    if not data:
+                    if not self.conn.pump():
                         return Push("lost", {"reason": "the session worker closed the "
                                                        "connection"})
-                    self.conn.inbox.extend(self.conn.decoder.feed(data))  # type: ignore[arg-type]
                 elif fd == self.in_fd:
                     data = os.read(self.in_fd, 4096)
                     if not data:
@@ -167,41 +146,37 @@ class Session:
                     os.read(self.winch_r, 64)
                     if not self.read_only:
                         cols, rows = window_size(self.out_fd)
-                        self.send_request("resize", {"cols": cols, "rows": rows})
-                elif (self.events is not None and fd == self.events.sock.fileno()
+                        self.conn.send_request("resize", {"cols": cols, "rows": rows})
+                elif (self.events is not None and fd == self.events.fileno()
                       and not self.on_events()):
                     poller.unregister(fd)
 
     def on_messages(self) -> Push | None:
-        inbox = self.conn.inbox
-        if isinstance(inbox[0], Output):
+        conn = self.conn
+        if isinstance(conn.peek(), Output):
             chunks: list[bytes] = []
-            while inbox and isinstance(inbox[0], Output):
-                out = inbox.popleft()
+            while isinstance(conn.peek(), Output):
+                out = conn.recv()
                 assert isinstance(out, Output)
                 chunks.append(out.data)
             write_all(self.out_fd, b"".join(chunks))
             return None
-        return self.on_message(inbox.popleft())
+        return self.on_message(conn.recv())
 
     def open_events(self, poller: Any) -> None:
         """Tasks that need the user ring the bell here too, whichever task this is."""
         self.events_tried = True
         try:
-            self.events = daemonctl.connect(start=False, timeout=10)
-            self.events.request("stream_events", {"follow": True, "attention": "action",
-                                                  "from_now": True})
+            self.events = self.api.event_stream(attention=ACTION, from_now=True, start=False,
+                                                timeout=10)
         except (OSError, AgentdError):
             self.events = None  # no daemon right now: attach goes on without the bell
             return
-        poller.register(self.events.sock.fileno(), select.POLLIN)
+        poller.register(self.events.fileno(), select.POLLIN)
 
     def close_events(self, session: str) -> None:
         try:
-            conn = self.events or daemonctl.connect(start=False, timeout=5)
-            with conn:
-                conn.request("client_detached", {"name": self.name, "session": session,
-                                                 "reason": self.reason})
+            self.api.client_detached(self.name, session, self.reason, via=self.events)
         except (OSError, AgentdError):
             pass  # the daemon may be restarting; the session is what matters
 
@@ -210,24 +185,21 @@ class Session:
         False when the daemon went away (attach goes on without it)."""
         assert self.events is not None
         try:
-            data = self.events.sock.recv(65536)
-        except OSError:
-            data = b""
-        if not data:
+            open_ = self.events.pump()
+        except (OSError, AgentdError):
+            open_ = False
+        if not open_:
             self.events.close()
             self.events = None
             return False
-        for msg in self.events.decoder.feed(data):
+        while self.events.pending():
+            msg = self.events.recv()
             if isinstance(msg, Push) and msg.name == "event":
                 text = f"{msg.data.get('task')}: {msg.data.get('summary')}"
                 text = "".join(ch for ch in text if ch.isprintable())[:200]
                 write_all(self.out_fd, f"\a\x1b]9;agentd: {text}\x07"
                                        f"\x1b]777;notify;agentd;{text}\x07".encode())
         return True
-
-    def send_request(self, name: str, params: dict[str, Any]) -> None:
-        self.conn.send(Request(self.conn.next_id, name, params))
-        self.conn.next_id += 1
 
     def on_keys(self, data: bytes) -> bool:
         """Forward keystrokes; True when the detach key was pressed."""
@@ -236,7 +208,7 @@ class Session:
         if keys and not self.read_only:
             self.conn.send_input(keys)
         if cut >= 0:
-            self.send_request("detach", {"reason": "detached by the user"})
+            self.conn.send_request("detach", {"reason": "detached by the user"})
             return True
         return False
 

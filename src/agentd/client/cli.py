@@ -1,20 +1,26 @@
-"""`agent`: the command-line client. Each subcommand is a small function `cmd_<name>`.
+"""`agent`: the command-line client.
 
-Start-up stays light: only argparse, json, socket and agentd's own small modules are
-imported on the path of `agent ls` and `agent send-input`.
+Every command is one row of `COMMANDS` (its module under agentd.client.commands, its
+function, help and arguments as data). From that table come both the parser, built for the
+one command being run (building all of them would cost `agent ls` about as much as its
+whole request to the daemon), and the fast path that skips argparse for the plain forms of
+`agent ls` and `agent attach NAME`. tests/client/test_cli_table.py checks the two agree.
+
+`agent hook AGENT ...` (run by agents on every tool call) is dispatched before any of this
+and is not a command of the table: it is not for users, so `agent --help` does not list it.
+
+Start-up stays light: on the path of `agent ls` only json, socket and agentd's own small
+modules are imported; argparse only when a command needs parsing.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import sys
+from types import SimpleNamespace
 
 from agentd import __version__
-from agentd.client import daemonctl
-from agentd.client import format as fmt
-from agentd.errors import EXIT_USAGE, AgentdError, UsageError
-from agentd.procs import wait_gone
+from agentd.attention import LEVELS
+from agentd.errors import EXIT_USAGE, AgentdError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,207 +36,158 @@ EXAMPLES = """examples:
 """
 
 
-def request(name: str, params: dict[str, Any] | None = None, start: bool = True) -> Any:
-    with daemonctl.connect(start=start) as conn:
-        return conn.request(name, params or {})
+def arg(*flags: str, **options: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """One argument, as `add_argument(*flags, **options)` takes it."""
+    return flags, options
 
 
-def print_json(obj: Any) -> None:
-    print(json.dumps(obj, indent=2))
+class Command:
+    __slots__ = ("module", "function", "help", "epilog", "args", "fast")
+
+    def __init__(self, module: str, function: str, help: str,
+                 args: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (),
+                 epilog: str | None = None, fast: bool = False) -> None:
+        """`fast`: its plain form (positionals only) skips argparse."""
+        self.module, self.function, self.help = module, function, help
+        self.args, self.epilog, self.fast = args, epilog, fast
+
+    def run(self, args: Any) -> int:
+        from agentd.client.api import AgentdClient
+
+        module = __import__(f"agentd.client.commands.{self.module}", fromlist=["_"])
+        return int(getattr(module, self.function)(args, AgentdClient()))
 
 
-# -- commands ------------------------------------------------------------------------------
+JSON = arg("--json", action="store_true")
 
-
-def cmd_run(a: argparse.Namespace) -> int:
-    try:
-        size = os.get_terminal_size(sys.stdout.fileno())
-    except (OSError, ValueError):
-        size = os.terminal_size((120, 40))  # not a terminal: a roomy default
-    params = {"name": a.name, "agent": a.agent, "base": a.base,
-              "workspace": os.path.abspath(a.workspace or os.getcwd()), "prompt": a.prompt,
-              "env": dict(os.environ), "cols": size.columns, "rows": size.lines}
-    task = request("create_session", params)
-    if a.json:
-        print_json(task)
-    else:
-        print(f"started {task['name']}\n"
-              f"  agent     {task['agent']}\n"
-              f"  branch    {task['branch']} (from {task['base']})\n"
-              f"  worktree  {task['worktree']}\n"
-              f"  session   {task['session']}")
-    if task["start_error"]:
-        print(f"agent: error: {task['name']} failed to start: {task['start_error']}",
-              file=sys.stderr)
-        return 1
-    if getattr(a, "attach", False):
-        from agentd.client.attach import attach
-
-        return attach(task["name"], read_only=False, force=False)
-    return 0
-
-
-def cmd_ls(a: argparse.Namespace) -> int:
-    tasks = fmt.sort_tasks(request("list_sessions", {"all": a.all}))
-    if a.json:
-        print_json(tasks)
-    elif tasks:
-        print(fmt.table(tasks, fmt.use_colour()))
-    else:
-        print("no tasks" + ("" if a.all else " in the last 24 hours (agent ls --all shows "
-                                              "older ones)"))
-    return 0
-
-
-def cmd_kill(a: argparse.Namespace) -> int:
-    result = request("kill_session", {"name": a.name, "rm": a.rm, "force": a.force})
-    if a.json:
-        print_json(result)
-        return 0
-    print(f"{'removed' if result['removed'] else 'killed'} {result['name']}")
-    for note in result.get("notes", []):
-        print(f"  {note}")
-    return 0
-
-
-def cmd_diff(a: argparse.Namespace) -> int:
-    colour = fmt.use_colour() if a.color == "auto" else a.color == "always"
-    result = request("session_diff", {"name": a.name, "stat": a.stat, "color": colour})
-    sys.stdout.write(result["diff"])
-    return 0
-
-
-def cmd_daemon(a: argparse.Namespace) -> int:
-    if a.action == "info":
-        info = request("daemon_info")
-        if a.json:
-            print_json(info)
-        else:
-            width = max(len(k) for k in info)
-            for k, v in info.items():
-                shown = ", ".join(v) or "-" if isinstance(v, list) else v
-                print(f"{k.ljust(width)}  {shown}")
-        return 0
-    if a.action in ("stop", "restart"):
-        try:
-            info = request("daemon_stop", start=False)
-        except AgentdError:
-            if a.action == "stop":
-                print("agentd is not running")
-                return 0
-        else:
-            if not wait_gone(info["pid"]):
-                raise AgentdError(f"agentd (pid {info['pid']}) did not stop")
-            print(f"agentd stopped (pid {info['pid']}); running tasks keep running")
-        if a.action == "restart":
-            info = request("hello")
-            print(f"agentd started (version {info['version']})")
-        return 0
-    # upgrade: the daemon re-executes itself from the installed code, keeping its socket.
-    old = request("daemon_info")
-    request("daemon_upgrade")
-    new = request("daemon_info")
-    print(f"agentd upgraded in place: pid {new['pid']}, version {old['version']} → "
-          f"{new['version']}; {len(new['running_tasks'])} running task(s) untouched")
-    return 0
-
-
-# -- parser --------------------------------------------------------------------------------
-
-
-COMMANDS = ("run", "ls", "kill", "diff", "daemon", "attach", "detach", "send-input", "logs",
-            "events", "emit", "ack", "hook")
-
-
-class _Skipped:
-    """Stands in for the parser of a subcommand not being run."""
-
-    def add_argument(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def set_defaults(self, **kwargs: Any) -> None:
-        pass
-
-
-class _OnlyOne:
-    """Builds the parser of one subcommand only: building all of them would cost `agent ls`
-    about as much as its whole request to the daemon."""
-
-    def __init__(self, sub: Any, only: str | None) -> None:
-        self.sub, self.only = sub, only
-
-    def add_parser(self, name: str, **kwargs: Any) -> Any:
-        if self.only is None or name == self.only:
-            return self.sub.add_parser(name, **kwargs)
-        return _Skipped()
+COMMANDS: dict[str, Command] = {
+    "run": Command(
+        "run", "cmd_run", "start a task: branch, worktree and agent in a PTY",
+        epilog='example: agent run --name fix-tests "fix failing tests"', args=(
+            arg("--name", help="task name (default: a generated adjective-noun)"),
+            arg("--agent", help="agent from config (default: default_agent)"),
+            arg("--base", help="branch or commit to start from (default: current branch)"),
+            arg("--workspace", help="the repository (default: current directory)"),
+            arg("--attach", action="store_true", help="attach right after starting"),
+            JSON,
+            arg("prompt", nargs="*", help="what the agent should do"))),
+    "ls": Command(
+        "ls", "cmd_ls", "list tasks, those needing you first", fast=True, args=(
+            arg("--all", action="store_true", help="include tasks ended over 24h ago"),
+            JSON)),
+    "kill": Command(
+        "kill", "cmd_kill", "stop a task (its worktree, branch and logs are kept)", args=(
+            arg("name"),
+            arg("--rm", action="store_true",
+                help="also remove worktree, logs, artifacts and the task's records"),
+            arg("--force", action="store_true",
+                help="with --rm: discard uncommitted changes in the worktree"),
+            JSON)),
+    "diff": Command(
+        "diff", "cmd_diff", "the task's changes against its base", args=(
+            arg("name"),
+            arg("--stat", action="store_true"),
+            arg("--color", choices=("auto", "always", "never"), default="auto"))),
+    "daemon": Command(
+        "daemon", "cmd_daemon", "daemon control: info, stop, restart, upgrade", args=(
+            arg("action", choices=("info", "stop", "restart", "upgrade")),
+            JSON)),
+    "attach": Command(
+        "attach", "cmd_attach", "connect this terminal to a task's PTY (Ctrl-] detaches)",
+        epilog="example: agent attach fix-tests", fast=True, args=(
+            arg("name", help="task name or session id"),
+            arg("--read-only", action="store_true", help="watch only; keys are ignored"),
+            arg("--force", action="store_true", help="take over from another attacher"))),
+    "detach": Command(
+        "attach", "cmd_detach", "detach the client attached to a task", args=(
+            arg("name", nargs="?", help="default: this session (AGENTD_SESSION_ID)"),)),
+    "send-input": Command(
+        "input", "cmd_send_input", "type into a task's PTY in the background",
+        epilog="examples: agent send-input fix-tests -- yes\n"
+               "          agent send-input fix-tests --key Down --key Enter", args=(
+            arg("name"),
+            arg("--no-enter", action="store_true", help="do not press Enter after TEXT"),
+            arg("--key", action="append", default=[], metavar="KEY",
+                help="a named key (Enter, Esc, Tab, Up, Down, Left, Right, C-c, C-d, …)"),
+            arg("-v", "--verbose", action="store_true"),
+            arg("text", nargs="*"))),
+    "logs": Command(
+        "logs", "cmd_logs", "a session's output (plain text, or --raw bytes)", args=(
+            arg("name"),
+            arg("-f", "--follow", action="store_true", help="stream until the session ends"),
+            arg("--raw", action="store_true", help="raw bytes, escape sequences and all"))),
+    "events": Command(
+        "events", "cmd_events", "the event stream: what happened, who needs you",
+        epilog="examples: agent events --follow --attention action\n"
+               "          agent events fix-tests --json --since 100", args=(
+            arg("name", nargs="?", help="only this task"),
+            arg("-f", "--follow", action="store_true", help="keep streaming new events"),
+            arg("--json", action="store_true", help="newline-delimited JSON"),
+            arg("--since", type=int, default=0, metavar="ID",
+                help="events after this id (negative: the last N)"),
+            arg("--attention", choices=LEVELS, help="minimum attention level"))),
+    "emit": Command(
+        "events", "cmd_emit", "add an event to this managed session's task",
+        epilog='example: agent emit --attention action "need a decision"', args=(
+            arg("--attention", choices=LEVELS),
+            arg("--kind", default="notify", help="event kind (default: notify)"),
+            arg("--data", help="a JSON object with details"),
+            arg("-v", "--verbose", action="store_true"),
+            arg("summary", nargs="+"))),
+    "ack": Command(
+        "events", "cmd_ack", "acknowledge a task's attention", args=(arg("name"),)),
+}
 
 
 def parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of `only` (then the others are left out)."""
     import argparse
 
     p = argparse.ArgumentParser(
         prog="agent", description="Run coding agents like processes, supervise them like jobs.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"agent {__version__}")
-    sub: Any = _OnlyOne(p.add_subparsers(dest="command", metavar="COMMAND"), only)
-
-    r = sub.add_parser("run", help="start a task: branch, worktree and agent in a PTY",
-                       epilog='example: agent run --name fix-tests "fix failing tests"')
-    r.add_argument("--name", help="task name (default: a generated adjective-noun)")
-    r.add_argument("--agent", help="agent from config (default: default_agent)")
-    r.add_argument("--base", help="branch or commit to start from (default: current branch)")
-    r.add_argument("--workspace", help="the repository (default: current directory)")
-    r.add_argument("--attach", action="store_true", help="attach right after starting")
-    r.add_argument("--json", action="store_true")
-    r.add_argument("prompt", nargs="*", help="what the agent should do")
-    r.set_defaults(fn=cmd_run)
-
-    ls = sub.add_parser("ls", help="list tasks, those needing you first")
-    ls.add_argument("--all", action="store_true", help="include tasks ended over 24h ago")
-    ls.add_argument("--json", action="store_true")
-    ls.set_defaults(fn=cmd_ls)
-
-    k = sub.add_parser("kill", help="stop a task (its worktree, branch and logs are kept)")
-    k.add_argument("name")
-    k.add_argument("--rm", action="store_true",
-                   help="also remove worktree, logs, artifacts and the task's records")
-    k.add_argument("--force", action="store_true",
-                   help="with --rm: discard uncommitted changes in the worktree")
-    k.add_argument("--json", action="store_true")
-    k.set_defaults(fn=cmd_kill)
-
-    d = sub.add_parser("diff", help="the task's changes against its base")
-    d.add_argument("name")
-    d.add_argument("--stat", action="store_true")
-    d.add_argument("--color", choices=("auto", "always", "never"), default="auto")
-    d.set_defaults(fn=cmd_diff)
-
-    dm = sub.add_parser("daemon", help="daemon control: info, stop, restart, upgrade")
-    dm.add_argument("action", choices=("info", "stop", "restart", "upgrade"))
-    dm.add_argument("--json", action="store_true")
-    dm.set_defaults(fn=cmd_daemon)
-
-    from agentd.client.commands import add_session_commands
-    from agentd.client.events import add_event_commands
-
-    add_session_commands(sub)
-    add_event_commands(sub)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for name, cmd in COMMANDS.items():
+        if only is None or name == only:
+            c = sub.add_parser(name, help=cmd.help, epilog=cmd.epilog)
+            for flags, options in cmd.args:
+                c.add_argument(*flags, **options)
     return p
 
 
+def _dest(flags: tuple[str, ...], options: dict[str, Any]) -> str:
+    if "dest" in options:
+        return str(options["dest"])
+    long = [f for f in flags if f.startswith("--")]
+    return (long or list(flags))[0].lstrip("-").replace("-", "_")
+
+
 def fast_path(argv: list[str]) -> Any:
-    """The plain forms of the commands that must start instantly skip argparse (its import
-    and parser cost more than the rest of `agent ls`)."""
-    from types import SimpleNamespace
-
-    if argv == ["ls"]:
-        return SimpleNamespace(command="ls", all=False, json=False, fn=cmd_ls)
-    if len(argv) == 2 and argv[0] == "attach" and not argv[1].startswith("-"):
-        from agentd.client.commands import cmd_attach
-
-        return SimpleNamespace(command="attach", name=argv[1], read_only=False, force=False,
-                               fn=cmd_attach)
-    return None
+    """The namespace argparse would build, without argparse (its import and parser cost
+    more than the rest of `agent ls`): for a `fast` command given exactly its plain
+    positionals and no option. None when argparse is needed."""
+    cmd = COMMANDS.get(argv[0]) if argv else None
+    if cmd is None or not cmd.fast:
+        return None
+    words = argv[1:]
+    positionals = [a for a in cmd.args if not a[0][0].startswith("-")]
+    if len(words) != len(positionals) or any(w.startswith("-") for w in words):
+        return None
+    ns: dict[str, Any] = {}
+    for flags, options in cmd.args:
+        if flags[0].startswith("-"):
+            if options.get("action") == "store_true":
+                ns[_dest(flags, options)] = options.get("default", False)
+            elif options.get("action") is None and "type" not in options:
+                ns[_dest(flags, options)] = options.get("default")
+            else:
+                return None  # not worth mirroring argparse here: parse
+    for (flags, options), word in zip(positionals, words, strict=True):
+        if options.keys() - {"help", "metavar"}:
+            return None
+        ns[flags[0]] = word
+    return SimpleNamespace(command=argv[0], **ns)
 
 
 def parse(argv: list[str]) -> Any:
@@ -253,13 +210,25 @@ def parse(argv: list[str]) -> Any:
     return args
 
 
+def hook(argv: list[str]) -> int:
+    """`agent hook AGENT [PAYLOAD...]`: an agent's own hook or notify call."""
+    if not argv:
+        print("agent: error: usage: agent hook AGENT [PAYLOAD ...]", file=sys.stderr)
+        return EXIT_USAGE
+    from agentd.agents.hook import run_hook
+
+    return run_hook(argv[0], argv[1:], sys.stdin)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["hook"]:
+        return hook(argv[1:])
     args = fast_path(argv) or parse(argv)
     if args is None:
         return 0
     try:
-        return int(args.fn(args))
+        return COMMANDS[args.command].run(args)
     except AgentdError as e:
         print(f"agent: error: {e}", file=sys.stderr)
         return e.exit_code
@@ -267,6 +236,3 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-
-
-__all__ = ["main", "UsageError", "EXIT_USAGE"]

@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 import sys
 
+from agentd.attention import NOTICE, rank
 from agentd.lifecycle import ICONS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from agentd.protocol.views import TaskView
+
 _COLOURS = {"running": "32", "blocked": "33", "completed": "32", "failed": "31",
             "killed": "90", "lost": "35", "action": "1;31", "notice": "1;33"}
-ATTENTION_RANK = {"action": 2, "notice": 1}
 
 
 def use_colour(stream: Any = None) -> bool:
@@ -47,26 +49,26 @@ def count(n: int | None) -> str:
     return f"{n / 1_000_000:.1f}M".replace(".0M", "M")
 
 
-def tokens(t: dict[str, Any]) -> str:
-    if t["tokens_in"] is None and t["tokens_out"] is None:
+def tokens(t: TaskView) -> str:
+    if t.tokens_in is None and t.tokens_out is None:
         return "-"
-    return f"{count(t['tokens_in'] or 0)}/{count(t['tokens_out'] or 0)}"
+    return f"{count(t.tokens_in or 0)}/{count(t.tokens_out or 0)}"
 
 
-def cost(t: dict[str, Any]) -> str:
-    return "-" if t["cost_usd"] is None else f"${t['cost_usd']:.2f}"
+def cost(t: TaskView) -> str:
+    return "-" if t.cost_usd is None else f"${t.cost_usd:.2f}"
 
 
-def sort_tasks(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def sort_tasks(tasks: list[TaskView]) -> list[TaskView]:
     """Who needs the user first: action, then notice, then the rest, oldest first."""
-    return sorted(tasks, key=lambda t: -ATTENTION_RANK.get(t["attention"] or "", 0))
+    return sorted(tasks, key=lambda t: -max(rank(t.attention), 0))
 
 
-def table(tasks: list[dict[str, Any]], colour: bool) -> str:
+def table(tasks: list[TaskView], colour: bool) -> str:
     rows = [("NAME", "AGENT", "STATUS", "ELAPSED", "TOKENS", "COST")]
     for t in tasks:
-        rows.append((t["name"], t["agent"], t["status"], duration(t["elapsed_seconds"]),
-                     tokens(t), cost(t)))
+        rows.append((t.name, t.agent, t.status, duration(t.elapsed_seconds), tokens(t),
+                     cost(t)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
     for n, r in enumerate(rows):
@@ -75,11 +77,11 @@ def table(tasks: list[dict[str, Any]], colour: bool) -> str:
             out.append("  " + "  ".join(cells).rstrip())
             continue
         t = tasks[n - 1]
-        icon = paint(ICONS.get(t["status"], " "), t["status"], colour)
-        cells[2] = paint(cells[2], t["status"], colour)
+        icon = paint(ICONS.get(t.status, " "), t.status, colour)
+        cells[2] = paint(cells[2], t.status, colour)
         line = f"{icon} " + "  ".join(cells).rstrip()
-        if t["attention"] in ATTENTION_RANK and t["attention_summary"]:
-            line += "  " + paint(f"[{t['attention']}] {t['attention_summary']}",
-                                 t["attention"], colour)
+        if rank(t.attention) >= rank(NOTICE) and t.attention_summary:
+            line += "  " + paint(f"[{t.attention}] {t.attention_summary}", t.attention or "",
+                                 colour)
         out.append(line)
     return "\n".join(out)

@@ -1,13 +1,14 @@
-"""`agent logs`: a session's output from its raw log, as plain text or raw bytes."""
+"""A session's raw output as plain text (`agent logs`): escape sequences stripped, redraws
+collapsed."""
 
 from __future__ import annotations
 
-import os
 import re
 import sys
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 # CSI, OSC (BEL or ST terminated), DCS/SOS/PM/APC strings, two-byte escapes.
 _ANSI = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"
@@ -36,61 +37,20 @@ def _overwrite(parts: list[bytes]) -> bytes:
     return bytes(line)
 
 
-def chunks(files: list[Path]) -> Iterator[bytes]:
-    for path in files:
-        with path.open("rb") as f:
-            while block := f.read(1 << 20):
-                yield block
-
-
-def show(files: list[Path], raw: bool) -> int:
-    out = sys.stdout.buffer
-    if raw:
-        for block in chunks(files):
-            out.write(block)
-    else:
-        pending = b""
-        for block in chunks(files):
-            pending += block
-            head, sep, pending = pending.rpartition(b"\n")
-            if sep:
-                out.write(plain(head + sep))
-        out.write(plain(pending))
-        if pending:
-            out.write(b"\n")
-    out.flush()
-    return 0
-
-
-def follow(path: Path, raw: bool, running: Callable[[], bool], offset: int) -> int:
-    """Stream what is appended to `path` until the session ends."""
+def write(blocks: Iterator[bytes], raw: bool, live: bool = False) -> None:
+    """Write a log's bytes to stdout: raw, or as plain text a whole line at a time (the last
+    line, unfinished, at the end). `live`: flush after each block."""
     out = sys.stdout.buffer
     pending = b""
-    idle_checks = 0
-    while True:
-        try:
-            size = os.stat(path).st_size
-        except FileNotFoundError:
-            size = 0
-        if size < offset:  # rotated
-            offset = 0
-        if size > offset:
-            with path.open("rb") as f:
-                f.seek(offset)
-                data = f.read(size - offset)
-            offset += len(data)
-            if raw:
-                out.write(data)
-            else:
-                head, sep, pending = (pending + data).rpartition(b"\n")
-                if sep:
-                    out.write(plain(head + sep))
+    for block in blocks:
+        if raw:
+            out.write(block)
+        else:
+            head, sep, pending = (pending + block).rpartition(b"\n")
+            if sep:
+                out.write(plain(head + sep))
+        if live:
             out.flush()
-            continue
-        idle_checks += 1
-        if idle_checks % 10 == 0 and not running():
-            if pending and not raw:
-                out.write(plain(pending) + b"\n")
-                out.flush()
-            return 0
-        time.sleep(0.05)
+    if pending:
+        out.write(plain(pending) + b"\n")
+    out.flush()

@@ -15,15 +15,17 @@ from typing import TYPE_CHECKING, Any
 from agentd import PROTOCOL_VERSION, __version__, lifecycle
 from agentd.attention import RANK
 from agentd.config import Config
+from agentd.daemon import logs
 from agentd.daemon.hub import Hub
 from agentd.daemon.records import RecordWatcher
 from agentd.daemon.sessions import Sessions
 from agentd.daemon.tasks import Tasks
-from agentd.errors import TaskNotFound, UsageError
+from agentd.daemon.threads import entry_view, note_tool, pair_tools, parse_since, usage_row
+from agentd.errors import TaskNotFound
 from agentd.paths import Paths
 from agentd.protocol.events import validate_batch
 from agentd.protocol.messages import Push
-from agentd.protocol.views import EventView, SessionView, TaskView, iso, iso_ms
+from agentd.protocol.views import EventView, SessionView, TaskView, iso
 from agentd.store.db import Store
 
 if TYPE_CHECKING:
@@ -208,6 +210,18 @@ class Handlers:
         recorded = await self.sessions.ended(p["session"], p["exit_code"], p["reason"])
         return {"recorded": recorded}
 
+    async def h_read_log(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        """The session's raw log as OUTPUT frames, then the reply; with `follow`, the reply
+        first, then the log as it grows, then a `log_end` push (docs/protocol.md)."""
+        _, session = self._locate(p["name"])
+        sid = session["id"]
+
+        def ended() -> bool:
+            row = self.store.session(sid)
+            return row is None or row["ended_at"] is not None
+
+        return await logs.read_log(peer, sid, self.paths.session_log(sid), ended, p["follow"])
+
     async def h_usage_report(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
         task_id = self.store.find_task(p["name"])["id"] if p["name"] else None
         since = parse_since(p["since"]) if p["since"] else None
@@ -225,8 +239,8 @@ class Handlers:
             return {"task": task["name"], "entries": pair_tools(entries), "last_id": last}
         tools: dict[str, str] = {}
         for e in entries:
-            _note_tool(tools, e)
-            peer.send(Push("thread_entry", _entry_view(e, tools)))
+            note_tool(tools, e)
+            peer.send(Push("thread_entry", entry_view(e, tools)))
         peer.tasks.add(asyncio.create_task(self._follow_thread(peer, task["id"], last, tools)))
         return {"task": task["name"], "following": True, "last_id": last}
 
@@ -238,8 +252,8 @@ class Handlers:
                 wake.clear()
                 entries = self.store.thread(task_id, after, limit=1000)
                 for e in entries:
-                    _note_tool(tools, e)
-                    peer.send(Push("thread_entry", _entry_view(e, tools)))
+                    note_tool(tools, e)
+                    peer.send(Push("thread_entry", entry_view(e, tools)))
                     after = e["id"]
                 if entries:
                     await peer.drain()
@@ -248,63 +262,3 @@ class Handlers:
         finally:
             self.hub.unsubscribe(wake)
 
-
-def parse_since(text: str) -> float:
-    """`YYYY-MM-DD` (local midnight) or an ISO 8601 date and time (local unless it says
-    its offset) as epoch seconds."""
-    from datetime import datetime
-
-    try:
-        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"since: {text!r} is not a date; give YYYY-MM-DD or an ISO date "
-                         "and time such as 2026-12-01T09:30") from None
-    return when.timestamp()
-
-
-def usage_row(r: dict[str, Any]) -> dict[str, Any]:
-    unpriced = int(r["unpriced"] or 0)
-    return {"key": r["key"], "calls": r["calls"],
-            "tokens_in": r["input"] + r["cache_read"] + r["cache_write"],
-            "tokens_out": r["output"], "input_tokens": r["input"],
-            "output_tokens": r["output"], "cache_read_tokens": r["cache_read"],
-            "cache_write_tokens": r["cache_write"],
-            "cost_usd": None if unpriced else r["cost_usd"],
-            "priced_cost_usd": r["cost_usd"], "unpriced_calls": unpriced}
-
-
-def _note_tool(tools: dict[str, str], e: dict[str, Any]) -> None:
-    if e["kind"] == "tool_call":
-        tools[str(e["content"].get("call_id"))] = str(e["content"].get("tool"))
-
-
-def _entry_view(e: dict[str, Any], tools: dict[str, str]) -> dict[str, Any]:
-    content = dict(e["content"])
-    if e["kind"] == "tool_result" and "tool" not in content:
-        content["tool"] = tools.get(str(content.get("call_id")))
-    return {"id": e["id"], "session": e["session_id"], "ts": iso_ms(e["ts"]),
-            "role": e["role"], "kind": e["kind"], **content}
-
-
-def pair_tools(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Entries in time order; each tool result goes with its call (`result`), and only a
-    result whose call is not in the thread stands alone."""
-    ordered = sorted(entries, key=lambda e: (e["ts"], e["id"]))
-    calls = {str(e["content"].get("call_id")): e for e in ordered if e["kind"] == "tool_call"}
-    tools = {k: str(c["content"].get("tool")) for k, c in calls.items()}
-    out: list[dict[str, Any]] = []
-    views: dict[str, dict[str, Any]] = {}
-    for e in ordered:
-        if e["kind"] == "tool_result" and str(e["content"].get("call_id")) in calls:
-            continue
-        view = _entry_view(e, tools)
-        if e["kind"] == "tool_call":
-            views[str(e["content"].get("call_id"))] = view
-            view["result"] = None
-        out.append(view)
-    for e in ordered:
-        call_id = str(e["content"].get("call_id"))
-        if e["kind"] == "tool_result" and call_id in views:
-            views[call_id]["result"] = {k: v for k, v in e["content"].items()
-                                        if k in ("output", "is_error")}
-    return out

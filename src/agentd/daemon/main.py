@@ -30,7 +30,7 @@ from agentd.daemon.sessions import Sessions
 from agentd.daemon.tasks import Tasks
 from agentd.errors import AgentdError, DaemonError
 from agentd.jsonlog import JsonLog
-from agentd.paths import Paths, root_too_long, runtime_root, too_long_message
+from agentd.paths import Paths, root_too_long, runtime_root, too_long_message, unsafe
 from agentd.pricing import Pricer
 from agentd.records import Entry
 from agentd.store.db import Store
@@ -41,8 +41,15 @@ SHUTDOWN_SECONDS = 2.0  # for replies already written to reach their clients
 
 
 def load_paths() -> tuple[Paths, config.Config]:
+    """The paths config.toml places; the root and the config file are checked first: a
+    config planted by another user is never read."""
     root = runtime_root()
-    cfg = config.load(Paths.resolve(None, root).config)
+    plain = Paths.resolve(None, root)
+    for path, directory in ((root, True), (plain.config, False)):
+        problem = unsafe(path, directory)
+        if problem:
+            raise DaemonError(problem)
+    cfg = config.load(plain.config)
     return Paths.resolve(cfg.data_dir, root), cfg
 
 
@@ -103,7 +110,11 @@ class Daemon:
             self.lock_fd, sock_fd = inherited
             self.sock = socket.socket(fileno=sock_fd)
             return
-        self.paths.ensure()
+        try:
+            self.paths.ensure()
+        except PermissionError as e:
+            raise DaemonError(str(e) if not e.filename else f"cannot create {e.filename}: "
+                              f"{e.strerror}; set AGENTD_DIR to a directory you own") from None
         if root_too_long(self.paths.root):
             raise DaemonError(too_long_message(self.paths.root))
         self.lock_fd = os.open(self.paths.pidfile, os.O_RDWR | os.O_CREAT, 0o600)
@@ -149,6 +160,7 @@ class Daemon:
                 asyncio.create_task(s.records.run_forever()),
                 asyncio.create_task(notify.on_attention_forever(
                     s.store, s.hub, self.load_config, self.log))]
+            s.sessions.watch_live()
             await s.sessions.settle_pending()  # ended while the daemon was down
             await self.stopping.wait()
             srv.close()

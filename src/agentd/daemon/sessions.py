@@ -28,7 +28,7 @@ from agentd.config import AgentSpec, Config
 from agentd.errors import AgentdError, Conflict
 from agentd.jsonlog import JsonLog
 from agentd.paths import Paths
-from agentd.procs import pid_alive, signal_group, terminate_group, wait_gone
+from agentd.procs import identity, is_process, signal_group, terminate_group, wait_gone
 from agentd.protocol.connection import Connection
 from agentd.protocol.views import WorkerSpec
 from agentd.records import Entry
@@ -46,6 +46,8 @@ class Sessions:
         self.log = log
         self.on_ended: list[EndedHook] = []
         self.settling: set[str] = set()
+        self.watched: dict[str, int] = {}  # session id -> pidfd of its worker
+        self.pending: set[asyncio.Future[None]] = set()
 
     # -- start -------------------------------------------------------------------------
 
@@ -92,7 +94,10 @@ class Sessions:
         if "error" in ready:
             await self.ended(sid, 127, str(ready["error"]))
             return sid, str(ready["error"])
-        self.store.session_started(sid, ready["worker_pid"], ready["agent_pid"])
+        worker_pid, agent_pid = ready["worker_pid"], ready["agent_pid"]
+        self.store.session_started(sid, worker_pid, agent_pid, identity(worker_pid),
+                                   identity(agent_pid))
+        self.watch(sid, worker_pid)
         return sid, None
 
     def _spawn_worker(self, spec_path: os.PathLike[str]) -> dict[str, Any]:
@@ -127,19 +132,25 @@ class Sessions:
 
     def stop(self, session: dict[str, Any], grace: float) -> None:
         """Ask the worker to stop the agent (its escalation policy: procs.escalation); wait
-        for it to go, escalating ourselves if the worker does not answer."""
-        agent_pid = session.get("agent_pid")
+        for it to go, escalating ourselves if the worker does not answer. A pid is signalled
+        only while it is still the process recorded for the session."""
+        agent_pid, agent_ident = session.get("agent_pid"), session.get("agent_ident")
         try:
             with self.worker(session["id"], timeout=2) as conn:
                 conn.request("terminate", {"grace": grace})
         except (OSError, AgentdError):
-            if agent_pid:
+            if agent_pid and is_process(agent_pid, agent_ident):
                 terminate_group(agent_pid, grace)
             return
-        if session.get("worker_pid"):
+        if is_process(session.get("worker_pid"), session.get("worker_ident")):
             wait_gone(session["worker_pid"], grace + 5)
-        if agent_pid and pid_alive(agent_pid):
+        if agent_pid and is_process(agent_pid, agent_ident):
             signal_group(agent_pid, signal.SIGKILL)
+
+    def agent_survives(self, session: dict[str, Any]) -> bool:
+        """Is the session's agent still running although its worker is gone?"""
+        return bool(session.get("agent_pid")) and is_process(
+            session["agent_pid"], session.get("agent_ident"))
 
     # -- the end of a session --------------------------------------------------------------
 
@@ -150,18 +161,52 @@ class Sessions:
         return recorded
 
     def reconcile(self) -> list[str]:
-        """Sessions the store thinks are live but whose worker is gone become lost."""
+        """Sessions the store thinks are live but whose worker is gone become lost. A
+        worker is alive only if its pid still is the process recorded at start (procs.
+        identity): after a reboot every pid is somebody else's."""
         lost = []
         for s in self.store.live_sessions():
-            if s["worker_pid"] and pid_alive(s["worker_pid"]):
+            if s["worker_pid"] and is_process(s["worker_pid"], s["worker_ident"]):
                 continue
             if not s["worker_pid"] and time.time() - s["started_at"] < 60:
                 continue  # still being started
             if self.store.mark_lost(
                     s["id"], f"its session worker (pid {s['worker_pid']}) vanished without "
-                    "recording an exit status; the agent's output is in its log"):
+                    "recording an exit status; the agent's output is in 'agent logs "
+                    f"{s['task_name']}'"):
                 lost.append(s["task_name"])
         return lost
+
+    def watch(self, sid: str, worker_pid: int) -> None:
+        """Notice at once when a session's worker exits (a pidfd in the event loop): if it
+        did not record how its session ended, the session is lost now, not at the next
+        reconcile."""
+        try:
+            loop = asyncio.get_running_loop()
+            fd = os.pidfd_open(worker_pid)
+        except (RuntimeError, OSError, AttributeError):
+            return  # no loop yet, already gone, or no pidfds: reconcile finds it
+        if sid in self.watched:
+            os.close(fd)
+            return
+        self.watched[sid] = fd
+
+        def gone() -> None:
+            loop.remove_reader(fd)
+            os.close(fd)
+            self.watched.pop(sid, None)
+            if self.reconcile():
+                fut = asyncio.ensure_future(self.settle_pending())
+                self.pending.add(fut)
+                fut.add_done_callback(self.pending.discard)
+
+        loop.add_reader(fd, gone)
+
+    def watch_live(self) -> None:
+        """Watch every live session's worker (at start-up, once the loop runs)."""
+        for s in self.store.live_sessions():
+            if s["worker_pid"] and is_process(s["worker_pid"], s["worker_ident"]):
+                self.watch(s["id"], s["worker_pid"])
 
     async def settle_pending(self) -> None:
         """Run "a session ended" for every session whose end is recorded but not settled."""

@@ -126,11 +126,12 @@ class Tasks:
                     f"worktree of {task['name']} has {len(dirty)} uncommitted change(s) "
                     f"({', '.join(dirty[:3])}{', …' if len(dirty) > 3 else ''}); commit them "
                     f"or pass --force to discard them")
-        if task["status"] in lifecycle.ACTIVE:
+        session = self.session_of(task)
+        if task["status"] in lifecycle.ACTIVE or (
+                task["status"] == lifecycle.LOST and self.sessions.agent_survives(session)):
             self.store.apply(task["id"], "kill", "stopped by the user", attention="notice")
             self.store.add_event(task["id"], None, "killed", "info",
                                  f"{task['name']} killed by the user", {})
-            session = self.session_of(task)
             await asyncio.to_thread(self.sessions.stop, session, config.kill_grace_seconds)
             await self.sessions.settle_pending()
         if remove:

@@ -184,12 +184,15 @@ class Store(UsageSQL):
             "SELECT s.*, t.name AS task_name FROM sessions s JOIN tasks t ON t.id = s.task_id "
             "WHERE s.ended_at IS NULL")]
 
-    def session_started(self, session_id: str, worker_pid: int, agent_pid: int | None) -> None:
+    def session_started(self, session_id: str, worker_pid: int, agent_pid: int | None,
+                        worker_ident: str | None = None,
+                        agent_ident: str | None = None) -> None:
         with self.write() as db:
             row = db.execute("SELECT task_id FROM sessions WHERE id = ?",
                              (session_id,)).fetchone()
-            db.execute("UPDATE sessions SET worker_pid = ?, agent_pid = ? WHERE id = ?",
-                       (worker_pid, agent_pid, session_id))
+            db.execute("UPDATE sessions SET worker_pid = ?, agent_pid = ?, worker_ident = ?, "
+                       "agent_ident = ? WHERE id = ?",
+                       (worker_pid, agent_pid, worker_ident, agent_ident, session_id))
             if row and agent_pid:
                 self._event(db, row[0], session_id, "session_started", "info",
                             f"session {session_id} started (pid {agent_pid})",

@@ -133,7 +133,20 @@ def m002_lifecycle_columns(db: sqlite3.Connection) -> None:
 
 
 @migration
-def m003_usage_records(db: sqlite3.Connection) -> None:
+def m003_process_identity(db: sqlite3.Connection) -> None:
+    """A pid alone is not proof: the worker's and the agent's identity (boot id and start
+    time, procs.identity) are kept with them."""
+    _script(
+        db,
+        """
+        ALTER TABLE sessions ADD COLUMN worker_ident TEXT;
+        ALTER TABLE sessions ADD COLUMN agent_ident TEXT
+        """
+    )
+
+
+@migration
+def m004_usage_records(db: sqlite3.Connection) -> None:
     """Usage and threads read from each agent's own record files (docs/usage.md): raw
     token figures per API call (cache reads and writes apart) with the price's source, so
     costs can be recomputed; a key per call and per thread entry, so a line read twice

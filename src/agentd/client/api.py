@@ -1,0 +1,202 @@
+"""`AgentdClient`: everything a client asks of agentd, as typed calls over a transport.
+
+Every CLI command (and next the TUI) goes through here. The client never reads the daemon's
+files: logs, session sockets, config all come through requests, so the same client works
+against a daemon it reaches only through a byte stream.
+
+Import-light: `agent ls` imports this module. Each call opens its own connection (one
+round trip); streams keep theirs open while they are iterated.
+"""
+
+from __future__ import annotations
+
+from agentd.client import daemonctl
+from agentd.errors import DaemonError, from_wire
+from agentd.protocol.messages import Failure, Output, Push, Reply
+from agentd.protocol.views import EventView, SessionView, TaskView
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
+
+    from agentd.client.transport import UnixTransport
+    from agentd.protocol.connection import Connection
+
+
+def _task_and_session(info: dict[str, Any]) -> tuple[TaskView, SessionView]:
+    """`get_session` / `attach_session` reply: a task object plus where its session is."""
+    session = SessionView.from_wire({
+        "id": info.get("session"), "socket": info.get("socket"), "log": info.get("log"),
+        "ended": info.get("session_ended"), "exit_code": info.get("session_exit_code"),
+        "detach_key": info.get("detach_key")})
+    return TaskView.from_wire(info), session
+
+
+class AgentdClient:
+    def __init__(self, transport: UnixTransport | None = None, start: bool = True) -> None:
+        """`start`: start a local daemon on demand when none answers."""
+        self.transport = transport or daemonctl.local()
+        self.start = start
+
+    def connect(self, timeout: float | None = 60, start: bool | None = None) -> Connection:
+        return daemonctl.connect(self.transport, self.start if start is None else start,
+                                 timeout)
+
+    def call(self, name: str, params: dict[str, Any] | None = None,
+             start: bool | None = None, timeout: float | None = 60) -> Any:
+        """One request on a connection of its own; its result."""
+        with self.connect(timeout, start) as conn:
+            return conn.request(name, params or {})
+
+    # -- tasks -----------------------------------------------------------------------------
+
+    def list_tasks(self, all: bool = False) -> list[TaskView]:
+        return [TaskView.from_wire(t) for t in self.call("list_sessions", {"all": all})]
+
+    def get_task(self, name: str) -> TaskView:
+        return self.get_session(name)[0]
+
+    def get_session(self, name: str) -> tuple[TaskView, SessionView]:
+        """A task (by name or session id) and its latest (or that) session."""
+        return _task_and_session(self.call("get_session", {"name": name}))
+
+    def create_task(self, workspace: str, prompt: list[str], env: dict[str, str],
+                    cols: int, rows: int, name: str | None = None, agent: str | None = None,
+                    base: str | None = None) -> tuple[TaskView, str | None]:
+        """The new task, and why its agent failed to start (None when it started)."""
+        task = self.call("create_session", {
+            "name": name, "agent": agent, "base": base, "workspace": workspace,
+            "prompt": prompt, "env": env, "cols": cols, "rows": rows})
+        return TaskView.from_wire(task), task.get("start_error")
+
+    def kill(self, name: str, rm: bool = False, force: bool = False) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("kill_session",
+                                           {"name": name, "rm": rm, "force": force})
+        return result
+
+    def diff(self, name: str, stat: bool = False, color: bool = False) -> str:
+        return str(self.call("session_diff",
+                             {"name": name, "stat": stat, "color": color})["diff"])
+
+    def send_input(self, name: str, text: str = "", keys: list[str] | None = None,
+                   enter: bool = False) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("send_input", {
+            "name": name, "text": text, "keys": keys or [], "enter": enter})
+        return result
+
+    def ack(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("ack", {"name": name})
+        return result
+
+    # -- events ----------------------------------------------------------------------------
+
+    def emit(self, session: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+        """Append events to a managed session's task (append_session_events)."""
+        result: dict[str, Any] = self.call("append_session_events",
+                                           {"session": session, "events": events})
+        return result
+
+    def events(self, since: int = 0, task: str | None = None,
+               attention: str = "info") -> Iterator[EventView]:
+        """The stored events after `since` (negative: the last N), oldest first."""
+        with self.connect() as conn:
+            req = conn.send_request("stream_events", {"task": task, "since": since,
+                                                      "attention": attention})
+            while True:
+                msg = conn.recv()
+                if isinstance(msg, Push) and msg.name == "event":
+                    yield EventView.from_wire(msg.data)
+                elif isinstance(msg, Reply) and msg.id == req:
+                    return
+                elif isinstance(msg, Failure):
+                    raise from_wire(msg.code, msg.message)
+
+    def event_stream(self, since: int = 0, task: str | None = None, attention: str = "info",
+                     from_now: bool = False, start: bool | None = None,
+                     timeout: float | None = None) -> Connection:
+        """A connection following the event log: its pushes are `event`s (for a caller
+        polling several connections; `follow_events` iterates one)."""
+        conn = self.connect(timeout, start)
+        try:
+            conn.request("stream_events", {"task": task, "since": since, "follow": True,
+                                           "attention": attention, "from_now": from_now})
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def follow_events(self, since: int = 0, task: str | None = None, attention: str = "info",
+                      from_now: bool = False) -> Iterator[EventView]:
+        """Stored events after `since`, then new ones as they are committed, until the
+        daemon goes away (DaemonError; follow again with `since` = the last id)."""
+        with self.event_stream(since, task, attention, from_now) as conn:
+            while True:
+                msg = conn.recv()
+                if isinstance(msg, Push) and msg.name == "event":
+                    yield EventView.from_wire(msg.data)
+
+    # -- sessions --------------------------------------------------------------------------
+
+    def attach_info(self, name: str, read_only: bool = False) -> tuple[TaskView, SessionView]:
+        """Where to attach; the daemon records the attach (and, unless `read_only`,
+        acknowledges the task's attention)."""
+        return _task_and_session(self.call("attach_session",
+                                           {"name": name, "read_only": read_only}))
+
+    def open_session(self, session: SessionView, timeout: float | None = None) -> Connection:
+        """A connection to the session's worker; raises OSError when it cannot be reached."""
+        return self.transport.connect_session(session, timeout)
+
+    def client_detached(self, name: str, session: str | None, reason: str,
+                        via: Connection | None = None) -> None:
+        """Tell the daemon a client detached (over `via` when given, then closed)."""
+        with via or self.connect(5, start=False) as conn:
+            conn.request("client_detached", {"name": name, "session": session,
+                                             "reason": reason})
+
+    def snapshot(self, name: str) -> dict[str, Any]:
+        """The session's screen as text: lines, cursor, size (the worker's `snapshot`)."""
+        task, session = self.get_session(name)
+        if session.ended:
+            raise DaemonError(f"the session of {task.name} has ended; see "
+                              f"'agent logs {task.name}'")
+        with self.open_session(session, timeout=10) as conn:
+            result: dict[str, Any] = conn.request("snapshot")
+        return result
+
+    def read_log(self, name: str, follow: bool = False) -> Iterator[bytes]:
+        """The session's raw output, oldest first; with `follow`, then what it appends
+        until the session ends."""
+        with self.connect(None if follow else 60) as conn:
+            req = conn.send_request("read_log", {"name": name, "follow": follow})
+            while True:
+                msg = conn.recv()
+                if isinstance(msg, Output):
+                    yield msg.data
+                elif isinstance(msg, Reply) and msg.id == req:
+                    if not msg.result.get("following"):
+                        return
+                elif isinstance(msg, Push) and msg.name == "log_end":
+                    return
+                elif isinstance(msg, Failure):
+                    raise from_wire(msg.code, msg.message)
+
+    # -- the daemon ------------------------------------------------------------------------
+
+    def hello(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("hello")
+        return result
+
+    def daemon_info(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("daemon_info")
+        return result
+
+    def stop(self) -> dict[str, Any]:
+        """Ask a running daemon to stop (DaemonError when none runs); its pid."""
+        result: dict[str, Any] = self.call("daemon_stop", start=False)
+        return result
+
+    def upgrade(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("daemon_upgrade")
+        return result
