@@ -86,6 +86,6 @@ def test_thread_usage_and_artifact_rows() -> None:
     ])
     assert [(ts, role, kind) for ts, role, kind, _ in fx.thread] == [
         (None, "user", "message"), (5.0, "tool", "tool_call"), (None, "assistant", "result")]
-    assert fx.thread[1][3] == {"summary": "Bash: ls", "tool": "Bash"}
+    assert fx.thread[1][3] == {"summary": "Bash: ls", "tool": "Bash", "args": "Bash: ls"}
     assert fx.usage == [(None, {"tokens_in": 10, "tokens_out": 2})]
     assert fx.artifacts[0][:4] == (None, "report", "/tmp/r.txt", "report")

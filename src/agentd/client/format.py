@@ -55,8 +55,35 @@ def tokens(t: TaskView) -> str:
     return f"{count(t.tokens_in or 0)}/{count(t.tokens_out or 0)}"
 
 
+def dollars(usd: float) -> str:
+    return f"${usd:.2f}" if usd >= 0.01 or usd == 0 else "<$0.01"
+
+
 def cost(t: TaskView) -> str:
-    return "-" if t.cost_usd is None else f"${t.cost_usd:.2f}"
+    """`$0.18`; `?` while some call's model has no known price; `-` before any usage."""
+    if t.usage is None and t.cost_usd is None:
+        return "-"
+    if t.usage is not None and t.usage.get("unpriced_calls"):
+        return "?"
+    return "-" if t.cost_usd is None else dollars(t.cost_usd)
+
+
+def visible(text: str, newlines: bool = False) -> str:
+    """Text from an agent, safe for a terminal: control characters (escape sequences
+    included) and other invisible format characters shown as escapes, never obeyed."""
+    out = []
+    for ch in text:
+        o = ord(ch)
+        if ch == "\n" and newlines or ch == "\t":
+            out.append(ch)
+        elif o < 0x20 or o == 0x7f or 0x80 <= o < 0xa0:
+            out.append(f"\\x{o:02x}")
+        elif o in (0x2028, 0x2029, 0x200e, 0x200f, 0xfeff) or 0x202a <= o <= 0x202e or \
+                0x2066 <= o <= 0x2069:
+            out.append(f"\\u{o:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def sort_tasks(tasks: list[TaskView]) -> list[TaskView]:

@@ -283,19 +283,22 @@ class Store(UsageSQL):
             db.executemany("INSERT INTO events (task_id, session_id, ts, kind, attention, "
                            "summary, data) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             last = db.execute("SELECT last_insert_rowid()").fetchone()[0]
-            row = db.execute("SELECT status, attention, blocked_source FROM tasks WHERE id = ?",
-                             (task_id,)).fetchone()
+            row = db.execute("SELECT status, attention, blocked_source, prompt FROM tasks "
+                             "WHERE id = ?", (task_id,)).fetchone()
             fx = effects.plan(effects.TaskState(row[0], row[1], row[2]), events)
-            self._execute(db, task_id, session_id, fx, now)
+            self._execute(db, task_id, session_id, fx, now, row[3])
         return last - len(events) + 1, last
 
     def _execute(self, db: sqlite3.Connection, task_id: int, session_id: str,
-                 fx: effects.Effects, now: float) -> None:
+                 fx: effects.Effects, now: float, prompt: str = "") -> None:
         if fx.attention:
             db.execute("UPDATE tasks SET attention = ?, attention_summary = ? WHERE id = ?",
                        (*fx.attention, task_id))
         if fx.thread:
+            # An agent telling its prompt back is the prompt entry the thread starts with.
             self._upsert_entries(db, task_id, session_id, (
+                Entry(f"prompt:{session_id}", ts, role, "prompt", content)
+                if role == "user" and prompt and content.get("text") == prompt else
                 Entry(None, ts, role, kind, content) for ts, role, kind, content in fx.thread),
                 now)
         if fx.usage:

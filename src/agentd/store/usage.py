@@ -20,7 +20,7 @@ Price = Callable[[Call], tuple[float | None, str | None]]
 
 USAGE_BY = {"task": "t.name", "agent": "COALESCE(u.agent, t.agent)",
             "model": "COALESCE(u.model, '?')",
-            "day": "strftime('%Y-%m-%d', u.ts, 'unixepoch')"}
+            "day": "strftime('%Y-%m-%d', u.ts, 'unixepoch', 'localtime')"}
 
 
 class UsageSQL:
