@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import genai_prices
 import pytest
 
 from tests.fakes.anthropic_api import FakeAnthropic, bash
@@ -54,6 +56,53 @@ def events(env: Env, name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in env.ok("events", name, "--json").out.splitlines()]
 
 
+def expected_usage(calls: list[tuple[str, float, int, int, int, int]],
+                   provider: str) -> dict[str, Any]:
+    """Totals of (model, time, uncached input, output, cache read, cache write) calls, and
+    their cost as genai-prices gives it for the model the agent asked for."""
+    total = {"input_tokens": 0, "output_tokens": 0, "cache_read_tokens": 0,
+             "cache_write_tokens": 0}
+    cost = 0.0
+    for model, when, i, o, cr, cw in calls:
+        for key, n in zip(total, (i, o, cr, cw), strict=True):
+            total[key] += n
+        cost += float(genai_prices.calc_price(
+            genai_prices.Usage(input_tokens=i + cr + cw, output_tokens=o, cache_read_tokens=cr,
+                               cache_write_tokens=cw), model, provider_id=provider,
+            genai_request_timestamp=datetime.fromtimestamp(when, UTC)).total_price)
+    return {**total, "calls": len(calls), "cost_usd": cost}
+
+
+def check_usage(env: Env, name: str, expect: dict[str, Any]) -> None:
+    """`agent ls --json` and `agent usage --json` carry exactly the expected figures."""
+    def task_usage() -> dict[str, Any] | None:
+        return env.task(name)["usage"]
+
+    figures = {k: expect[k] for k in ("input_tokens", "output_tokens", "cache_read_tokens",
+                                      "cache_write_tokens")}
+    wait_for(lambda: {k: (task_usage() or {}).get(k) for k in figures} == figures, 30,
+             f"{name}'s usage to be {figures} (is {task_usage()})")
+    t = env.task(name)
+    assert t["tokens_in"] == figures["input_tokens"] + figures["cache_read_tokens"] + \
+        figures["cache_write_tokens"]
+    assert t["tokens_out"] == figures["output_tokens"]
+    assert t["cost_usd"] == pytest.approx(expect["cost_usd"], rel=1e-9)
+    total = json.loads(env.ok("usage", name, "--json").out)["total"]
+    assert {k: total[k] for k in figures} == figures
+    assert total["calls"] == expect["calls"]
+    assert total["cost_usd"] == pytest.approx(expect["cost_usd"], rel=1e-9)
+
+
+def check_thread(env: Env, name: str, text: str, tool: str, args: str) -> None:
+    """The assistant's text and the tool call, each once, the call with its result."""
+    entries = json.loads(env.ok("thread", name, "--json").out)["entries"]
+    assert [e["kind"] for e in entries][0] == "prompt"
+    assert [e.get("text") for e in entries].count(text) == 1
+    calls = [e for e in entries if e["kind"] == "tool_call"]
+    assert [(c["tool"], c["args"]) for c in calls] == [(tool, args)]
+    assert calls[0]["result"] is not None
+
+
 @pytest.fixture
 def anthropic() -> Iterator[FakeAnthropic]:
     api = FakeAnthropic(turns=[bash("touch hello.txt", "Create hello.txt"),
@@ -90,8 +139,20 @@ def test_claude_code_permission_prompt_blocks_then_turn_end(
     assert "waiting for the next prompt" in t["attention_summary"]
     kinds = {e["kind"] for e in events(env, "cc")}
     assert {"waiting", "resumed", "tool_call", "tool_result", "result", "input_sent"} <= kinds
-    assert t["tokens_in"] and t["tokens_out"]  # read from Claude's transcript at Stop
     assert len(anthropic.main_requests) == 2
+    # Usage: exactly what the fake reported for the requests the transcript records (its
+    # side requests never reach the transcript), priced by genai-prices.
+    transcripts = list((home / ".claude" / "projects").rglob("*.jsonl"))
+    recorded = {json.loads(line)["message"]["id"] for f in transcripts
+                for line in f.read_text().splitlines() if '"type":"assistant"' in line}
+    assert recorded == {r.message_id for r in anthropic.main_requests}
+    calls = [r for r in anthropic.log if r.message_id in recorded]
+    expect = expected_usage([(r.body["model"], r.time, r.usage["input_tokens"],
+                              r.usage["output_tokens"], r.usage["cache_read_input_tokens"],
+                              r.usage["cache_creation_input_tokens"]) for r in calls],
+                            "anthropic")
+    check_usage(env, "cc", expect)
+    check_thread(env, "cc", "Created hello.txt.", "Bash", "touch hello.txt")
     # Isolation: Claude kept its config and transcript in the test's HOME.
     assert list((home / ".claude" / "projects").rglob("*.jsonl"))
     env.ok("kill", "cc")
@@ -101,7 +162,7 @@ def test_claude_code_permission_prompt_blocks_then_turn_end(
 
 @pytest.fixture
 def openai() -> Iterator[FakeOpenAI]:
-    api = FakeOpenAI(turns=[shell_call("touch hello.txt", escalate=True,
+    api = FakeOpenAI(model="gpt-6.1-sol", turns=[shell_call("touch hello.txt", escalate=True,
                                        justification="Create hello.txt?"),
                             "Created hello.txt."]).start()
     yield api
@@ -112,7 +173,7 @@ def test_codex_approval_then_turn_complete(env: Env, repo: Path, clis: dict[str,
                                            openai: FakeOpenAI) -> None:
     home = env.root.parent / "codex-home"
     worktree = env.root / "worktrees" / "cx"
-    agent_env = realenv.codex_env(home, openai.url, project_dirs=[worktree],
+    agent_env = realenv.codex_env(home, openai.url, project_dirs=[worktree], model="gpt-6.1-sol",
                                   codex_package_root=clis["codex_package_root"],
                                   codex_path_dir=clis["codex_path_dir"])
     launcher = jailed(env, clis["codex"], ["--no-daemon"])
@@ -131,7 +192,16 @@ def test_codex_approval_then_turn_complete(env: Env, repo: Path, clis: dict[str,
     assert t["status"] == "blocked"
     assert "waiting for the next prompt" in t["attention_summary"]
     results = [e for e in events(env, "cx") if e["kind"] == "result"]
-    assert results and results[-1]["data"]["content"] == "Created hello.txt."
+    assert [e["data"]["content"] for e in results] == ["Created hello.txt."]  # once
+    # Usage: exactly what the fake reported for the main thread's requests (the title
+    # side-thread's never reaches the rollout), priced by genai-prices.
+    assert openai.side_requests, "Codex named the conversation in a side thread"
+    expect = expected_usage([(r.body["model"], r.time,
+                              r.usage["input_tokens"] - r.usage["cached_tokens"],
+                              r.usage["output_tokens"], r.usage["cached_tokens"], 0)
+                             for r in openai.main_requests], "openai")
+    check_usage(env, "cx", expect)
+    check_thread(env, "cx", "Created hello.txt.", "exec_command", "touch hello.txt")
     assert "running" in statuses(env, "cx")
     assert list((home / ".codex" / "sessions").rglob("*.jsonl"))  # Codex stayed in HOME
     env.ok("kill", "cx")

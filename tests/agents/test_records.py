@@ -286,3 +286,29 @@ def test_opencode_database(store: Store, tmp_path: Path) -> None:
     t = store.task_by_id(task["id"])
     (m, i, o, cr, cw), = expected["calls"].values()
     assert t["cost_usd"] == pytest.approx(library_price(m, i, o, cr, cw, 1796119201.0))
+
+
+def test_a_recorded_codex_rollout_agrees_with_its_own_totals(store: Store,
+                                                             tmp_path: Path) -> None:
+    """A rollout recorded from Codex 0.169.0 (tests/agents/test_real_clis.py; lines over 3000
+    bytes dropped): our totals are its last cumulative total, its thread ours."""
+    recorded = FIXTURES / "codex" / "records" / "recorded-0.169.0.jsonl"
+    home = tmp_path / "codex-home"
+    task, session = start(store, tmp_path, "codex", [str(home)])
+    day = home / "sessions" / time.strftime("%Y/%m/%d")
+    day.mkdir(parents=True)
+    (day / "rollout-recorded.jsonl").write_text(
+        recorded.read_text().replace("{WORKTREE}", task["worktree"]))
+    read_all(store, session)
+    lines = [json.loads(line) for line in recorded.read_text().splitlines()]
+    own = [x["payload"]["info"]["total_token_usage"] for x in lines
+           if x["payload"].get("type") == "token_count"][-1]
+    t = store.task_by_id(task["id"])
+    assert (t["tokens_in"], t["tokens_cache_read"], t["tokens_out"]) == (
+        own["input_tokens"], own["cached_input_tokens"], own["output_tokens"])
+    assert thread_view(store, task["id"]) == [
+        ["user", "prompt", "Please create an empty file named hello.txt"],
+        ["assistant", "tool_call", "exec_command", "touch hello.txt",
+         "Chunk ID: c90f77\nWall time: 0.0000 seconds\nProcess exited with code 0\n"
+         "Original token count: 0\nOutput:\n"],
+        ["assistant", "result", "Created hello.txt."]]

@@ -36,11 +36,17 @@ _TOOL_CALLS = ("function_call", "custom_tool_call", "local_shell_call")
 _TOOL_OUTPUTS = ("function_call_output", "custom_tool_call_output")
 
 
-def _figures(usage: Any) -> tuple[int, int, int] | None:
+def _figures(usage: Any) -> tuple[int, int, int, int] | None:
+    """(input incl. cached, cached, cache written, output) of a token usage object."""
     if not isinstance(usage, dict):
         return None
     return (as_int(usage.get("input_tokens")), as_int(usage.get("cached_input_tokens")),
-            as_int(usage.get("output_tokens")))
+            as_int(usage.get("cache_write_input_tokens")), as_int(usage.get("output_tokens")))
+
+
+def _item_text(item: dict[str, Any]) -> str:
+    return "\n".join(str(c.get("text", "")) for c in item.get("content") or []
+                     if isinstance(c, dict))
 
 
 def _output_text(output: Any) -> str:
@@ -173,30 +179,41 @@ class CodexRecords(RecordReader):
             state["total"] = list(total)
             if replayed or total == last:
                 return  # the parent's history, or a total re-emitted unchanged
+            if last is not None and len(last) != len(total):
+                last = None  # state from a version of this reader that kept three figures
             if last is None:
-                inp, cached, out = total
+                inp, cached, written, out = total
             elif all(a >= b for a, b in zip(total, last, strict=True)):
-                inp, cached, out = (a - b for a, b in zip(total, last, strict=True))
+                inp, cached, written, out = (a - b for a, b in zip(total, last, strict=True))
             else:  # a total that went down (a reset): this call's own figures
-                inp, cached, out = _figures(info.get("last_token_usage")) or total
+                inp, cached, written, out = _figures(info.get("last_token_usage")) or total
             cached = min(cached, inp)
+            written = min(written, inp - cached)
             if inp or out:
                 batch.calls.append(Call("codex:" + where, ts, state.get("model"),
-                                        input=inp - cached, output=out, cache_read=cached,
+                                        input=inp - cached - written, output=out,
+                                        cache_read=cached, cache_write=written,
                                         provider=self.provider))
             return
         if replayed:
             return
+        item = p.get("item") if kind == "item_completed" else None
+        if isinstance(item, dict):  # newer versions: items instead of *_message events
+            kind = {"UserMessage": "user_message", "AgentMessage": "agent_message"}.get(
+                str(item.get("type")), "")
+            p = {"message": _item_text(item)}
         if kind == "user_message":
             text = str(p.get("message") or "")
-            if text.strip():
+            if text.strip() and state.get("last_said") != ["user", text]:
                 entry_kind = "input" if state.get("prompted") else "prompt"
                 state["prompted"] = True
+                state["last_said"] = ["user", text]  # told twice (event and item): once
                 batch.entries.append(Entry("user:" + where, ts, "user", entry_kind,
                                            {"text": clip(text, TEXT_LIMIT)}))
         elif kind == "agent_message":
             text = str(p.get("message") or "")
-            if text.strip():
+            if text.strip() and state.get("last_said") != ["assistant", text]:
+                state["last_said"] = ["assistant", text]
                 state["last_message"] = ["text:" + where, ts]
                 batch.entries.append(Entry("text:" + where, ts, "assistant", "message",
                                            {"text": clip(text, TEXT_LIMIT)}))
