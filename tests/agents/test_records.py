@@ -312,3 +312,25 @@ def test_a_recorded_codex_rollout_agrees_with_its_own_totals(store: Store,
          "Chunk ID: c90f77\nWall time: 0.0000 seconds\nProcess exited with code 0\n"
          "Original token count: 0\nOutput:\n"],
         ["assistant", "result", "Created hello.txt."]]
+
+
+def test_a_prices_table_in_config_wins_over_genai_prices(tmp_path: Path) -> None:
+    rates = {"input": 1.0, "output": 2.0, "cache_read": 0.5, "cache_write": 3.0}
+    store = Store(tmp_path / "state.db")
+    store.price = Pricer(lambda: Config(path=tmp_path / "config.toml", agents={},
+                                        prices={"claude-opus-5-5": rates}))
+    try:
+        home = tmp_path / "claude-home"
+        task, session = start(store, tmp_path, "claude", [str(home)])
+        project = home / "projects" / project_dir_name(task["worktree"])
+        project.mkdir(parents=True)
+        shutil.copy(FIXTURES / "claude" / "records" / "session-1.jsonl", project)
+        read_all(store, session)
+        rows = usage_rows(store)
+        assert {r["price_source"] for r in rows} == {"config"}
+        for r in rows:
+            assert r["cost_usd"] == pytest.approx(
+                (r["tokens_in"] * 1 + r["tokens_out"] * 2 + r["cache_read"] * 0.5
+                 + r["cache_write"] * 3) / 1e6)
+    finally:
+        store.close()
