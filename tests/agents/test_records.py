@@ -10,6 +10,8 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -334,3 +336,25 @@ def test_a_prices_table_in_config_wins_over_genai_prices(tmp_path: Path) -> None
                  + r["cache_write"] * 3) / 1e6)
     finally:
         store.close()
+
+
+def test_pricing_needs_no_network_and_starts_no_updater() -> None:
+    """genai-prices prices from the snapshot in its package: with every socket refused,
+    a call is priced, and no thread (its UpdatePrices) is left running."""
+    code = """
+import socket, threading
+def refuse(*a, **k):
+    raise OSError("no network in this test")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+socket.getaddrinfo = refuse
+from agentd.pricing import library_cost
+from agentd.records import Call
+cost, source = library_cost(Call("k", 1796119200.0, "claude-opus-5-5", input=1000, output=10))
+assert cost and cost > 0, cost
+assert threading.active_count() == 1, threading.enumerate()
+print(source)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == f"genai-prices {genai_prices.__version__}" == "genai-prices 0.2.3"

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import genai_prices
 import pytest
 
+from tests.helpers import AGENT as AGENT_CLI
 from tests.helpers import Env, wait_for
 
 AGENT = r'''
@@ -116,6 +119,12 @@ def started(env: Env, repo: Path) -> Path:
 def test_every_line_counts_once_also_those_written_after_the_stop_hook(
         env: Env, started: Path) -> None:
     gate = started
+    follower = subprocess.Popen([*AGENT_CLI, "thread", "u", "--follow", "--json"],
+                                env=env.env, stdout=subprocess.PIPE, text=True)
+    followed: list[dict[str, Any]] = []
+    reader = threading.Thread(target=lambda: followed.extend(
+        json.loads(line) for line in follower.stdout or ()), daemon=True)
+    reader.start()
     t = wait_usage(env, "msg_a")
     assert t["cost_usd"] == pytest.approx(price("msg_a"))
     # The Stop hook's own "result" is an event, not a second thread entry.
@@ -134,9 +143,18 @@ def test_every_line_counts_once_also_those_written_after_the_stop_hook(
     assert len(skipped) == 1 and skipped[0]["attention"] == "notice"
 
     entries = json.loads(env.ok("thread", "u", "--json").out)["entries"]
-    assert [(e["kind"], e.get("text")) for e in entries] == [
-        ("prompt", "say hello"), ("result", "Hello."), ("result", "Hello again."),
-        ("result", "Bye."), ("exit", None)]
+    expected = [("prompt", "say hello"), ("result", "Hello."), ("result", "Hello again."),
+                ("result", "Bye."), ("exit", None)]
+    assert [(e["kind"], e.get("text")) for e in entries] == expected
+    try:  # --follow printed each entry once, as it came
+        wait_for(lambda: len(followed) >= len(expected), 20, "the followed thread")
+        assert [(e["kind"], e.get("text")) for e in followed] == expected
+    finally:
+        follower.kill()
+        follower.wait()
+        reader.join(10)
+        if follower.stdout is not None:
+            follower.stdout.close()
     assert entries[-1]["exit_code"] == 0
     text = env.ok("thread", "u").out
     assert "say hello" in text and "Bye." in text and "exit" in text

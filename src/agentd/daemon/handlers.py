@@ -230,19 +230,17 @@ class Handlers:
         return {"by": p["by"], "since": iso(since), "rows": rows, "total": total}
 
     async def h_get_thread(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
-        """The task's thread in order, a tool call with its result; with `follow`, each
-        new entry is pushed as it is stored (a result on its own, naming its call)."""
+        """The task's thread in order, a tool call with its result; with `follow`, the
+        reply first, then every entry as a push as it is stored (a result on its own,
+        naming its call)."""
         task = self.store.find_task(p["name"])
+        if p["follow"]:
+            peer.tasks.add(asyncio.create_task(self._follow_thread(peer, task["id"],
+                                                                   p["after"], {})))
+            return {"task": task["name"], "following": True}
         entries = self.store.thread(task["id"], p["after"])
         last = max((e["id"] for e in entries), default=p["after"])
-        if not p["follow"]:
-            return {"task": task["name"], "entries": pair_tools(entries), "last_id": last}
-        tools: dict[str, str] = {}
-        for e in entries:
-            note_tool(tools, e)
-            peer.send(Push("thread_entry", entry_view(e, tools)))
-        peer.tasks.add(asyncio.create_task(self._follow_thread(peer, task["id"], last, tools)))
-        return {"task": task["name"], "following": True, "last_id": last}
+        return {"task": task["name"], "entries": pair_tools(entries), "last_id": last}
 
     async def _follow_thread(self, peer: Peer, task_id: int, after: int,
                              tools: dict[str, str]) -> None:
