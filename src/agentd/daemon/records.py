@@ -27,7 +27,7 @@ from agentd.store.db import Store
 
 POLL_SECONDS = 1.0
 DISCOVER_SECONDS = 3.0
-CLOCK_SLACK = 2.0  # a record file touched this long before its task was created is not its
+CLOCK_SLACK = 2.0  # a record file last written this long before its session began is not its
 
 
 def records_of(session: dict[str, Any]) -> tuple[RecordReader, dict[str, Any]] | None:
@@ -98,8 +98,10 @@ class RecordWatcher:
         if discover:
             self.discovered[s["id"]] = time.time()
             known = self.store.record_files(task["id"])
-            new = [p for p in reader.discover(rec.get("roots", []), task["worktree"],
-                                              task["created_at"] - CLOCK_SLACK)
+            # A session's files are written after it began; earlier sessions' files of the
+            # task are known already (record_files), so they are not looked for again.
+            since = max(task["created_at"], s["started_at"]) - CLOCK_SLACK
+            new = [p for p in reader.discover(rec.get("roots", []), task["worktree"], since)
                    if p not in known]
             if new:
                 self.store.add_record_files(task["id"], s["id"], new)
