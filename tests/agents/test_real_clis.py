@@ -8,7 +8,9 @@ not available, these tests are skipped and the reason is printed.
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +20,7 @@ import genai_prices
 import pytest
 
 from tests.fakes.anthropic_api import FakeAnthropic, bash
+from tests.fakes.gemini_api import FakeGemini
 from tests.fakes.openai_api import FakeOpenAI, shell_call
 from tests.helpers import Env, git, wait_for
 from tests.realcli import env as realenv
@@ -206,3 +209,45 @@ def test_codex_approval_then_turn_complete(env: Env, repo: Path, clis: dict[str,
     assert list((home / ".codex" / "sessions").rglob("*.jsonl"))  # Codex stayed in HOME
     env.ok("kill", "cx")
     env.wait_status("cx", "killed")
+
+
+@pytest.fixture(scope="module")
+def gemini_cli() -> Path:
+    try:
+        return install.ensure_gemini(quiet=True)
+    except install.InstallError as e:
+        pytest.skip(f"Gemini CLI unavailable: {e}")
+
+
+def test_gemini_cli_usage_and_thread_from_its_chat_recording(
+        env: Env, repo: Path, gemini_cli: Path) -> None:
+    """Gemini CLI as a task (`-p`: one prompt, then it exits) against a fake Gemini API:
+    the tokens are the fake's figures for its one request, priced by genai-prices, and the
+    thread is the prompt and the answer, read from the chat it recorded."""
+    home = env.root.parent / "gemini-home"
+    (home / ".gemini").mkdir(parents=True)
+    (home / ".gemini" / "settings.json").write_text(json.dumps(
+        {"security": {"auth": {"selectedType": "gemini-api-key"}},
+         "general": {"disableAutoUpdate": True}, "privacy": {"usageStatisticsEnabled": False}}))
+    with FakeGemini() as api:
+        env.write_config(f'[agents.gemini]\ncommand = "{gemini_cli}"\n'
+                         'args = ["-m", "gemini-2.5-pro", "-p"]\n')
+        run_env = realenv.base_env(home)
+        run_env.update({"AGENTD_DIR": str(env.root), "GEMINI_API_KEY": "fake-key",
+                        "GOOGLE_GEMINI_BASE_URL": api.url, "GEMINI_CLI_NO_RELAUNCH": "1",
+                        "GEMINI_CLI_TRUST_WORKSPACE": "true",
+                        "PATH": os.pathsep.join([str(Path(shutil.which("node") or "node")
+                                                     .parent), run_env["PATH"]])})
+        env.ok("run", "--agent", "gemini", "--name", "gm", "say hello", cwd=repo, env=run_env)
+        env.wait_status("gm", "completed", "failed", timeout=60)
+        assert env.status("gm") == "completed", env.ok("logs", "gm").out[-2000:]
+        calls = [r for r in api.log if r.kind == "main"]
+    assert [r.model for r in calls] == ["gemini-2.5-pro"]
+    expect = expected_usage([(r.model, r.time,
+                              r.usage["promptTokenCount"] - r.usage["cachedContentTokenCount"],
+                              r.usage["candidatesTokenCount"] + r.usage["thoughtsTokenCount"],
+                              r.usage["cachedContentTokenCount"], 0) for r in calls], "google")
+    check_usage(env, "gm", expect)
+    entries = json.loads(env.ok("thread", "gm", "--json").out)["entries"]
+    assert [(e["kind"], e.get("text")) for e in entries] == [
+        ("prompt", "say hello"), ("message", "Hello from the fake Gemini."), ("exit", None)]
