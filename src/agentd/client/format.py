@@ -70,21 +70,11 @@ def cost(t: TaskView) -> str:
 
 
 def visible(text: str, newlines: bool = False) -> str:
-    """Text from an agent, safe for a terminal: control characters (escape sequences
-    included) and other invisible format characters shown as escapes, never obeyed."""
-    out = []
-    for ch in text:
-        o = ord(ch)
-        if ch == "\n" and newlines or ch == "\t":
-            out.append(ch)
-        elif o < 0x20 or o == 0x7f or 0x80 <= o < 0xa0:
-            out.append(f"\\x{o:02x}")
-        elif o in (0x2028, 0x2029, 0x200e, 0x200f, 0xfeff) or 0x202a <= o <= 0x202e or \
-                0x2066 <= o <= 0x2069:
-            out.append(f"\\u{o:04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
+    """Text from an agent, safe for a terminal (agentd.text.printable); with `newlines`,
+    its line breaks are kept as line breaks."""
+    if newlines:
+        return "\n".join(printable(line) for line in text.split("\n"))
+    return printable(text)
 
 
 def sort_tasks(tasks: list[TaskView]) -> list[TaskView]:
