@@ -60,16 +60,38 @@ def library_cost(call: Call) -> tuple[float | None, str]:
 
 
 class Pricer:
-    """Prices calls with the config in force (re-read when it changes on disk)."""
+    """Prices calls with the config in force: its `[prices]` table is read again only when
+    config.toml changes (a first read of a long transcript prices thousands of calls)."""
 
     def __init__(self, load_config: Callable[[], Config]) -> None:
         self.load_config = load_config
+        self.path: str | None = None
+        self.stamp: tuple[int, int] | None = None
+        self.prices: dict[str, dict[str, float]] | None = None
+
+    def overrides(self) -> dict[str, dict[str, float]]:
+        stamp = _stamp(self.path) if self.path else None
+        if self.prices is None or stamp != self.stamp:
+            try:
+                config = self.load_config()
+                self.prices, self.path = config.prices, str(config.path)
+            except Exception:  # noqa: BLE001 - a broken config.toml: price by the library
+                self.prices = {}
+            self.stamp = _stamp(self.path) if self.path else None
+        return self.prices
 
     def __call__(self, call: Call) -> tuple[float | None, str | None]:
-        try:
-            overrides = self.load_config().prices
-        except Exception:  # noqa: BLE001 - a broken config.toml: price by the library
-            overrides = {}
+        overrides = self.overrides()
         if call.model and call.model in overrides:
             return override_cost(overrides[call.model], call), "config"
         return library_cost(call)
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    import os
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size

@@ -358,3 +358,17 @@ print(source)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == f"genai-prices {genai_prices.__version__}" == "genai-prices 0.2.3"
+
+
+def test_the_prices_table_is_read_again_when_config_changes(tmp_path: Path) -> None:
+    from agentd import config as agentd_config
+    from agentd.records import Call
+
+    path = tmp_path / "config.toml"
+    pricer = Pricer(lambda: agentd_config.load(path))
+    call = Call("k", None, "mine-1", input=1_000_000)
+    assert pricer(call) == (None, f"genai-prices {genai_prices.__version__}")
+    path.write_text('[prices."mine-1"]\ninput = 3\noutput = 4\n')
+    assert pricer(call) == (3.0, "config")
+    path.write_text('[prices."mine-1"]\ninput = 12.5\noutput = 4\n')
+    assert pricer(call) == (12.5, "config")
