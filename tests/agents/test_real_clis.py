@@ -204,7 +204,18 @@ def test_codex_approval_then_turn_complete(env: Env, repo: Path, clis: dict[str,
                               r.usage["output_tokens"], r.usage["cached_tokens"], 0)
                              for r in openai.main_requests], "openai")
     check_usage(env, "cx", expect)
+    # A second turn: its call adds to the totals (cumulative totals in the rollout, each
+    # difference counted once), the input joins the thread.
+    env.ok("send-input", "cx", "--", "thanks")
+    wait_for(lambda: len(openai.main_requests) == 3, 30, "a second turn")
+    check_usage(env, "cx", expected_usage(
+        [(r.body["model"], r.time, r.usage["input_tokens"] - r.usage["cached_tokens"],
+          r.usage["output_tokens"], r.usage["cached_tokens"], 0)
+         for r in openai.main_requests], "openai"))
     check_thread(env, "cx", "Created hello.txt.", "exec_command", "touch hello.txt")
+    entries = json.loads(env.ok("thread", "cx", "--json").out)["entries"]
+    assert [e.get("text") for e in entries if e["role"] == "user"] == [
+        "Please create an empty file named hello.txt", "thanks"]
     assert "running" in statuses(env, "cx")
     assert list((home / ".codex" / "sessions").rglob("*.jsonl"))  # Codex stayed in HOME
     env.ok("kill", "cx")

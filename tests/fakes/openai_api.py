@@ -322,6 +322,11 @@ class _Handler(JsonHandler):
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Connection", "close")
         self.send_header("x-request-id", _id("req"))
+        # Rate-limit headers, as the real API sends them: Codex reports them in a
+        # token_count event that repeats the total so far (a re-emitted total).
+        self.send_header("x-codex-primary-used-percent", "12.5")
+        self.send_header("x-codex-primary-window-minutes", "300")
+        self.send_header("x-codex-primary-reset-at", str(int(time.time()) + 3600))
         self.end_headers()
         self.close_connection = True
         for e in events:
