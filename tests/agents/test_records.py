@@ -85,9 +85,15 @@ def skipped(store: Store) -> list[dict[str, Any]]:
 
 
 def read_all(store: Store, session: dict[str, Any]) -> None:
+    """Read as the watcher does, look after look, until a look reads nothing more (a big
+    file takes several); then once more, which must change nothing."""
     watcher = RecordWatcher(store, JsonLog(Path(os.devnull), "test"))
-    watcher.read_session(session, discover=True, force=True)
-    watcher.read_session(session, discover=True, force=True)  # nothing new: nothing changes
+    for _ in range(100):
+        before = store.record_files(session["task_id"])
+        watcher.read_session(session, discover=True, force=True)
+        if store.record_files(session["task_id"]) == before:
+            return
+    raise AssertionError("the record files were still being read after 100 looks")
 
 
 def test_claude_transcripts(store: Store, tmp_path: Path) -> None:
@@ -372,3 +378,28 @@ def test_the_prices_table_is_read_again_when_config_changes(tmp_path: Path) -> N
     assert pricer(call) == (3.0, "config")
     path.write_text('[prices."mine-1"]\ninput = 12.5\noutput = 4\n')
     assert pricer(call) == (12.5, "config")
+
+
+def test_a_line_longer_than_one_read_counts_and_a_big_file_is_read_in_parts(
+        store: Store, tmp_path: Path) -> None:
+    home = tmp_path / "claude-home"
+    task, session = start(store, tmp_path, "claude", [str(home)])
+    project = home / "projects" / project_dir_name(task["worktree"])
+    project.mkdir(parents=True)
+
+    def line(i: int, content: str) -> str:
+        return json.dumps({"type": "assistant", "uuid": f"a{i}", "requestId": f"r{i}",
+                           "timestamp": "2026-12-01T10:00:00Z", "message": {
+                               "id": f"m{i}", "role": "assistant", "model": "claude-opus-5-5",
+                               "content": [{"type": "tool_use", "id": f"t{i}", "name": "Write",
+                                            "input": {"file_path": "/x", "content": content}}],
+                               "usage": {"input_tokens": i, "output_tokens": 1}}}) + "\n"
+
+    # 3 MiB in one line (a big Write), then 3 MiB more in small lines.
+    text = line(1, "y" * (3 << 20)) + "".join(line(i, "z" * 1000) for i in range(2, 3000))
+    (project / "big.jsonl").write_text(text)
+    read_all(store, session)
+    t = store.task_by_id(task["id"])
+    assert t["tokens_out"] == 2999
+    assert t["tokens_in"] == sum(range(1, 3000))
+    assert skipped(store) == []

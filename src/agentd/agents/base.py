@@ -111,6 +111,9 @@ class Integration:
         return None
 
 
+LINE_CAP = 64 << 20  # a record line longer than this is skipped (with a warning)
+
+
 class RecordReader:
     """Reads one agent's record files for the daemon (daemon/records.py), incrementally:
     the daemon keeps each file's offset and this reader's per-file `state` (a JSON-able
@@ -140,25 +143,31 @@ class RecordReader:
             return -1
 
     def read(self, path: str, offset: int, state: dict[str, Any], worktree: str = "",
-             limit: int = 8 << 20) -> tuple[Batch, int]:
+             limit: int = 1 << 20) -> tuple[Batch, int]:
         """What the complete lines from `offset` on give, and the offset after them
-        (at most `limit` bytes a call: a large file is read over several ticks). A record
+        (about `limit` bytes a call: a large file is read over several turns of the
+        daemon's loop, which serves requests in between; one line is read whole up to
+        LINE_CAP, a longer one skipped with a warning). A record
         that is not a file of lines (opencode's database) overrides this."""
-        from agentd.records import complete_lines
+        from agentd.records import Batch, complete_lines
 
         with open(path, "rb") as f:
             f.seek(offset)
             data = f.read(limit)
+            # One line longer than `limit` (a big tool input or image): read on to its end.
+            while len(data) >= limit and b"\n" not in data[-limit:] and len(data) < LINE_CAP:
+                more = f.read(limit)
+                if not more:
+                    break
+                data += more
         lines, end = complete_lines(data, offset)
-        if not lines and len(data) == limit:  # one line longer than the limit: skip it
-            from agentd.records import Batch
-
+        if not lines and len(data) >= LINE_CAP:
             batch = Batch()
-            batch.bad.append((offset, f"a line longer than {limit} bytes"))
+            batch.bad.append((offset, f"a line longer than {LINE_CAP} bytes"))
             batch.more = True
-            return batch, _next_newline(path, offset + limit)
+            return batch, _next_newline(path, offset + len(data))
         batch = self.parse(path, lines, state)
-        batch.more = len(data) == limit
+        batch.more = len(data) >= limit and end > offset
         return batch, end
 
     def parse(self, path: str, lines: list[tuple[int, bytes]],

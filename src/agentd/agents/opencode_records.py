@@ -77,7 +77,7 @@ class OpencodeRecords(RecordReader):
         return stamp
 
     def read(self, path: str, offset: int, state: dict[str, Any], worktree: str = "",
-             limit: int = 8 << 20) -> tuple[Batch, int]:
+             limit: int = 1 << 20) -> tuple[Batch, int]:
         batch = Batch()
         dirs = (worktree, os.path.realpath(worktree))
         try:

@@ -108,8 +108,13 @@ class UsageSQL:
         """What one read of a record file gave, with the offset and state after it: one
         transaction, so a crash re-reads the same lines and counts them once."""
         now = time.time()
+        merged: dict[str | None, Call] = {}
+        for call in calls:  # a message's lines in one read: priced once, with its last figures
+            seen = merged.get(call.key) if call.key is not None else None
+            merged[call.key if call.key is not None else str(id(call))] = \
+                seen.merge(call) if seen is not None else call
         with self.write() as db:
-            for call in calls:
+            for call in merged.values():
                 self._upsert_call(db, task_id, session_id, agent, "records", call)
             if calls:
                 self._totals(db, task_id)
