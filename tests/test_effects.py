@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from agentd.effects import TaskState, Transition, plan
+from agentd.errors import UsageError
 from agentd.lifecycle import BLOCKED, RUNNING
-from agentd.protocol.events import AgentEvent
+from agentd.protocol.events import AgentEvent, validate_batch
 
 
 def ev(kind: str, summary: str = "s", attention: str = "info", ts: float | None = None,
@@ -89,3 +92,22 @@ def test_thread_usage_and_artifact_rows() -> None:
     assert fx.thread[1][3] == {"summary": "Bash: ls", "tool": "Bash", "args": "Bash: ls"}
     assert fx.usage == [(None, {"tokens_in": 10, "tokens_out": 2})]
     assert fx.artifacts[0][:4] == (None, "report", "/tmp/r.txt", "report")
+
+
+def test_a_conversation_event_names_the_sessions_conversation_latest_wins() -> None:
+    fx = plan(TaskState(RUNNING, None, None), [ev("conversation", "c", id="a1"),
+                                              ev("progress", "p"),
+                                              ev("conversation", "c", id="b2")])
+    assert fx.conversation == "b2"
+    assert fx.transitions == [] and fx.thread == []
+    assert plan(TaskState(RUNNING, None, None), [ev("progress", "p")]).conversation is None
+
+
+@pytest.mark.parametrize("data", [{}, {"id": ""}, {"id": "-x"}, {"id": "a b"}, {"id": 7},
+                                  {"id": "x" * 201}])
+def test_a_conversation_event_without_a_usable_id_is_rejected(data: dict[str, Any]) -> None:
+    with pytest.raises(UsageError, match="event 0: field 'data.id' must be the agent's "
+                                         "conversation id"):
+        validate_batch([{"kind": "conversation", "summary": "c", "data": data}])
+    assert validate_batch([{"kind": "conversation", "summary": "c",
+                            "data": {"id": "ses_01:a.b-c"}}])[0].data == {"id": "ses_01:a.b-c"}

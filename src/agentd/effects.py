@@ -1,5 +1,6 @@
 """What a batch of agent events does to its task, as a pure function: `plan(task, events)`
-returns the `Effects` (attention, lifecycle inputs, thread entries, usage, artifacts) that
+returns the `Effects` (attention, lifecycle inputs, thread entries, usage, artifacts, the
+session's conversation id) that
 the store then executes in the batch's transaction. The rules it applies come from
 `agentd.lifecycle` (who may block and unblock a task) and `agentd.attention` (ranking).
 It sits beside them, not in daemon/, because the store (below the daemon) plans inside
@@ -44,7 +45,8 @@ class Transition:
 
 
 class Effects:
-    __slots__ = ("attention", "transitions", "blocked_source", "thread", "usage", "artifacts")
+    __slots__ = ("attention", "transitions", "blocked_source", "thread", "usage", "artifacts",
+                 "conversation")
 
     def __init__(self) -> None:
         self.attention: tuple[str, str] | None = None  # (level, summary) to set
@@ -54,6 +56,7 @@ class Effects:
         self.thread: list[tuple[float | None, str, str, dict[str, Any]]] = []
         self.usage: list[tuple[float | None, dict[str, Any]]] = []
         self.artifacts: list[tuple[float | None, str, str | None, str, str]] = []
+        self.conversation: str | None = None  # the agent's conversation id for the session
 
 
 def thread_role(e: AgentEvent) -> str:
@@ -117,6 +120,8 @@ def plan(task: TaskState, events: list[AgentEvent]) -> Effects:
                 fx.thread.append((e.ts, thread_role(e), e.kind, thread_content(e)))
         elif e.kind == "usage":
             fx.usage.append((e.ts, e.data))
+        elif e.kind == "conversation":
+            fx.conversation = str(e.data["id"])  # the latest in the batch wins
         elif e.kind == "artifact":
             fx.artifacts.append((e.ts, str(e.data.get("type", "file")), e.data.get("path"),
                                  str(e.data.get("description", e.summary)),

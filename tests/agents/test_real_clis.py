@@ -96,6 +96,16 @@ def check_usage(env: Env, name: str, expect: dict[str, Any]) -> None:
     assert total["cost_usd"] == pytest.approx(expect["cost_usd"], rel=1e-9)
 
 
+def check_tokens(env: Env, name: str, calls: list[tuple[int, int, int, int]]) -> None:
+    """The task's four token figures are the sums of (input, output, cache read, cache
+    write) of `calls`, each counted once."""
+    want = dict(zip(("input_tokens", "output_tokens", "cache_read_tokens",
+                     "cache_write_tokens"), (sum(c[i] for c in calls) for i in range(4)),
+                    strict=True))
+    wait_for(lambda: {k: (env.task(name)["usage"] or {}).get(k) for k in want} == want, 30,
+             f"{name}'s usage to be {want} (is {env.task(name)['usage']})")
+
+
 def check_thread(env: Env, name: str, text: str, tool: str, args: str) -> None:
     """The assistant's text and the tool call, each once, the call with its result."""
     entries = json.loads(env.ok("thread", name, "--json").out)["entries"]
@@ -262,3 +272,126 @@ def test_gemini_cli_usage_and_thread_from_its_chat_recording(
     entries = json.loads(env.ok("thread", "gm", "--json").out)["entries"]
     assert [(e["kind"], e.get("text")) for e in entries] == [
         ("prompt", "say hello"), ("message", "Hello from the fake Gemini."), ("exit", None)]
+
+
+# -- resume: the agent continues its own conversation ---------------------------------------
+
+WORD_PROMPT = "Remember the word kumquat"
+WORD_REPLY = "Noted: kumquat."
+ASK_PROMPT = "Which word did I ask you to remember?"
+
+
+def texts(obj: Any) -> str:
+    """Every string in a request body, for looking up what it carried."""
+    return json.dumps(obj)
+
+
+def conversation_of(env: Env, name: str, seq: int) -> str | None:
+    card = env.ok("show", name, "--json").json()
+    value: str | None = card["sessions"][seq - 1]["agent_session_id"]
+    return value
+
+
+def argv_of(env: Env, session: str) -> list[str]:
+    with env.db() as db:
+        argv: list[str] = json.loads(db.execute("SELECT argv FROM sessions WHERE id = ?",
+                                                (session,)).fetchone()[0])
+    return argv
+
+
+def forget_conversation(env: Env, name: str) -> None:
+    """As if no hook had ever reported the id: the resume falls back on the agent's own
+    "latest conversation in this directory"."""
+    with env.db() as db:
+        db.execute("UPDATE sessions SET agent_session_id = NULL WHERE task_id = "
+                   "(SELECT id FROM tasks WHERE name = ?)", (name,))
+
+
+@pytest.mark.parametrize("captured", [True, False], ids=["by-id", "latest-in-worktree"])
+def test_claude_code_resume_sends_the_earlier_conversation(
+        env: Env, repo: Path, clis: dict[str, Path], captured: bool) -> None:
+    api = FakeAnthropic(turns=[WORD_REPLY, "It was kumquat."]).start()
+    try:
+        home = env.root.parent / "claude-home"
+        worktree = env.root / "worktrees" / "cr"
+        agent_env = realenv.claude_env(home, api.url, project_dirs=[worktree],
+                                       version=install.CLAUDE_CODE_VERSION)
+        env.write_config(f'[agents.claude]\ncommand = "{jailed(env, clis["claude"], [])}"\n')
+        run_env = {**agent_env, "AGENTD_DIR": str(env.root)}
+        env.ok("run", "--agent", "claude", "--name", "cr", WORD_PROMPT, cwd=repo,
+               env=run_env)
+        # Its turn ends (Stop hook); the hooks reported Claude's session id.
+        wait_for(lambda: env.task("cr")["attention"] == "notice", 60, "the first turn")
+        first = wait_for(lambda: conversation_of(env, "cr", 1), 30, "the session id")
+        env.ok("kill", "cr")
+        env.wait_status("cr", "killed")
+        if not captured:
+            forget_conversation(env, "cr")
+        r = env.ok("resume", "cr", ASK_PROMPT, env=run_env)
+        assert "claude continues its conversation" in r.out
+        wait_for(lambda: len(api.main_requests) == 2, 60, "the resumed request")
+        body = api.main_requests[-1].body
+        sent = texts(body["messages"])
+        assert WORD_PROMPT in sent and WORD_REPLY in sent and ASK_PROMPT in sent
+        assert sent.index(WORD_PROMPT) < sent.index(WORD_REPLY) < sent.index(ASK_PROMPT)
+        # The resumed session continues the same conversation, under the same id.
+        wait_for(lambda: conversation_of(env, "cr", 2), 30, "the resumed session's id")
+        card = env.ok("show", "cr", "--json").json()
+        one, two = card["sessions"]
+        assert two["resumes"] == one["id"] and two["agent_session_id"] == first
+        how = ["--resume", first] if captured else ["--continue"]
+        assert argv_of(env, two["id"])[-len(how) - 1:] == [*how, ASK_PROMPT]
+        assert two["live"] and card["status"] in ("running", "blocked")
+        # Usage continues across the sessions, each request once (the transcript the
+        # resumed session appends to, or starts, is read from where it was left).
+        check_tokens(env, "cr", [(r.usage["input_tokens"], r.usage["output_tokens"],
+                                  r.usage["cache_read_input_tokens"],
+                                  r.usage["cache_creation_input_tokens"])
+                                 for r in api.main_requests])
+        env.ok("kill", "cr")
+        env.wait_status("cr", "killed")
+    finally:
+        api.stop()
+
+
+@pytest.mark.parametrize("captured", [True, False], ids=["by-id", "latest-in-worktree"])
+def test_codex_resume_sends_the_earlier_conversation(
+        env: Env, repo: Path, clis: dict[str, Path], captured: bool) -> None:
+    api = FakeOpenAI(turns=[WORD_REPLY, "It was kumquat."]).start()
+    try:
+        home = env.root.parent / "codex-home"
+        worktree = env.root / "worktrees" / "xr"
+        agent_env = realenv.codex_env(home, api.url, project_dirs=[worktree],
+                                      codex_package_root=clis["codex_package_root"],
+                                      codex_path_dir=clis["codex_path_dir"])
+        launcher = jailed(env, clis["codex"], ["--no-daemon"])
+        env.write_config(f'[agents.codex]\ncommand = "{launcher}"\n')
+        run_env = {**agent_env, "AGENTD_DIR": str(env.root)}
+        env.ok("run", "--agent", "codex", "--name", "xr", WORD_PROMPT, cwd=repo,
+               env=run_env)
+        # notify agent-turn-complete names the thread (not the title side thread's).
+        first = wait_for(lambda: conversation_of(env, "xr", 1), 60, "the thread id")
+        main_ids = {r.headers.get("thread-id") or r.headers.get("session-id")
+                    for r in api.main_requests}
+        assert first in main_ids
+        env.ok("kill", "xr")
+        env.wait_status("xr", "killed")
+        if not captured:
+            forget_conversation(env, "xr")
+        r = env.ok("resume", "xr", ASK_PROMPT, env=run_env)
+        assert "codex continues its conversation" in r.out
+        wait_for(lambda: len(api.main_requests) == 2, 60, "the resumed request")
+        sent = texts(api.main_requests[-1].body["input"])
+        assert WORD_PROMPT in sent and WORD_REPLY in sent and ASK_PROMPT in sent
+        assert sent.index(WORD_PROMPT) < sent.index(WORD_REPLY) < sent.index(ASK_PROMPT)
+        second = env.task("xr")["session"]
+        assert argv_of(env, second)[-2:] == [first if captured else "--last", ASK_PROMPT]
+        wait_for(lambda: conversation_of(env, "xr", 2), 60, "the resumed thread id")
+        assert conversation_of(env, "xr", 2) == first
+        check_tokens(env, "xr", [(r.usage["input_tokens"] - r.usage["cached_tokens"],
+                                  r.usage["output_tokens"], r.usage["cached_tokens"], 0)
+                                 for r in api.main_requests])
+        env.ok("kill", "xr")
+        env.wait_status("xr", "killed")
+    finally:
+        api.stop()

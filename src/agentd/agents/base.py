@@ -51,6 +51,22 @@ def command_line(spec: AgentSpec, prompt: str, extra: list[str] | None = None) -
     return argv
 
 
+def without_dangling(argv: list[str], prompt: str, flag: str) -> list[str]:
+    """Without a prompt, drop a last argument that is the agent's prompt option (Gemini
+    CLI's `-i`, opencode's `--prompt`): it would take no value."""
+    return argv[:-1] if not prompt and argv and argv[-1] == flag else argv
+
+
+def conversation_id(value: Any) -> str | None:
+    """`value` if it can be an agent's conversation id (the rule of protocol/events.py
+    is_conversation_id, which this module may not import: it is passed back to the agent
+    as an argument), else None."""
+    if not isinstance(value, str) or not 0 < len(value) <= 200 or value[0] == "-":
+        return None
+    ok = all(c.isascii() and (c.isalnum() or c in "._:-") for c in value)
+    return value if ok else None
+
+
 def hook_command(agent: str) -> list[str]:
     """The command an agent runs for its hooks: `agent hook NAME` with this Python."""
     import sys
@@ -98,16 +114,29 @@ class Integration:
         the agent's hook or notify command; `argv` is that command's arguments."""
         raise NotImplementedError(f"agent {self.name!r} has no hooks wired to agentd")
 
+    # -- the agent's own conversation: captured from its hooks, continued by agent resume --
+
+    def conversation_id(self, payload: dict[str, Any]) -> str | None:
+        """The agent's own id for its conversation, when this hook or notify payload names
+        it (`agent hook` reports it once per session as a `conversation` event)."""
+        return None
+
+    def resume(self, spec: AgentSpec, conversation: str | None, prompt: str,
+               session_file: SessionFile) -> tuple[list[str], dict[str, str]] | None:
+        """Like `launch`, for a session that continues the agent's earlier conversation in
+        the same worktree: `conversation` is its id when one was captured (else the
+        agent's own "latest in this directory" is used). `prompt`, when not empty, is the
+        next message. None: the agent cannot continue a conversation, and `agent resume`
+        starts a fresh session with the prompt instead."""
+        return None
+
+    # -- the agent's own records: usage and the thread (docs/usage.md) ---------------------
+
     def record_reader(self) -> RecordReader | None:
         """The reader of the agent's own record files (transcripts, rollouts, chat
         recordings): one pass over them yields both the session's usage and its thread
         (docs/usage.md). None: the agent keeps none agentd can read; its usage and thread
         come from instrumented events, or from the prompt, inputs and exit status."""
-        return None
-
-    def resume_argv(self, session_ref: str) -> list[str] | None:
-        """Not built yet: will return the command line that resumes the agent's
-        conversation `session_ref`. None means "not supported"."""
         return None
 
 

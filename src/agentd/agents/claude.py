@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import json
 
-from agentd.agents.base import Defaults, Integration, command_line, hook_command, short, turn_ended
+from agentd.agents.base import (
+    Defaults,
+    Integration,
+    command_line,
+    conversation_id,
+    hook_command,
+    short,
+    turn_ended,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -95,11 +103,20 @@ class Claude(Integration):
         busy_patterns=(r"esc to interrupt",))
     hook_payload = "stdin"
 
-    def launch(self, spec: AgentSpec, prompt: str,
-               session_file: SessionFile) -> tuple[list[str], dict[str, str]]:
+    def launch(self, spec: AgentSpec, prompt: str, session_file: SessionFile,
+               extra: tuple[str, ...] = ()) -> tuple[list[str], dict[str, str]]:
         path = session_file("claude-settings.json")
         path.write_text(json.dumps(settings(), indent=2))
-        return command_line(spec, prompt, ["--settings", str(path)]), {}
+        return command_line(spec, prompt, ["--settings", str(path), *extra]), {}
+
+    def conversation_id(self, payload: dict[str, Any]) -> str | None:
+        return conversation_id(payload.get("session_id"))  # in every hook's payload
+
+    def resume(self, spec: AgentSpec, conversation: str | None, prompt: str,
+               session_file: SessionFile) -> tuple[list[str], dict[str, str]] | None:
+        # --continue: the latest conversation in this directory (the task's worktree).
+        how = ("--resume", conversation) if conversation else ("--continue",)
+        return self.launch(spec, prompt, session_file, how)
 
     def hook_events(self, payload: dict[str, Any], argv: list[str],
                     session_file: SessionFile) -> list[dict[str, Any]]:

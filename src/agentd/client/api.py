@@ -70,6 +70,24 @@ class AgentdClient:
             "prompt": prompt, "env": env, "cols": cols, "rows": rows})
         return TaskView.from_wire(task), task.get("start_error")
 
+    def start_session(self, name: str, prompt: list[str], env: dict[str, str], cols: int,
+                      rows: int, agent: str | None = None,
+                      resume: bool = False) -> tuple[TaskView, dict[str, Any]]:
+        """Another session in the task `name`: of `agent` (default: the task's), with
+        `resume` one continuing that agent's conversation. The task, and the reply's
+        `session_agent`, `resumed` (the session continued, or None) and `start_error`."""
+        reply: dict[str, Any] = self.call("start_session", {
+            "name": name, "agent": agent, "prompt": prompt, "resume": resume, "env": env,
+            "cols": cols, "rows": rows})
+        return TaskView.from_wire(reply), {k: reply.get(k) for k in (
+            "session_agent", "resumed", "start_error")}
+
+    def task_card(self, name: str, events: int = 10, thread: int = 10) -> dict[str, Any]:
+        """`show_task`: the task object with its sessions, last events and thread tail."""
+        card: dict[str, Any] = self.call("show_task", {"name": name, "events": events,
+                                                        "thread": thread})
+        return card
+
     def kill(self, name: str, rm: bool = False, force: bool = False) -> dict[str, Any]:
         result: dict[str, Any] = self.call("kill_session",
                                            {"name": name, "rm": rm, "force": force})

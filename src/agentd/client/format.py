@@ -29,6 +29,15 @@ def paint(text: str, key: str, colour: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if colour and code else text
 
 
+def safe(text: Any, limit: int | None = None) -> str:
+    """Text from an agent, fit for a terminal (agentd.text.printable: control characters
+    and bidi overrides made visible, one line), cut to `limit` characters."""
+    text = printable(text if isinstance(text, str) else "" if text is None else str(text))
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
 def duration(seconds: float) -> str:
     s = int(seconds)
     if s < 60:

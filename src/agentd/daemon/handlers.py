@@ -9,6 +9,7 @@ returns the reply's result or raises an AgentdError.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,14 @@ from agentd.errors import TaskNotFound
 from agentd.paths import Paths
 from agentd.protocol.events import validate_batch
 from agentd.protocol.messages import Push
-from agentd.protocol.views import EventView, SessionView, TaskView, iso
+from agentd.protocol.views import (
+    EventView,
+    SessionRecord,
+    SessionView,
+    TaskView,
+    iso,
+    iso_ms,
+)
 from agentd.store.db import Store
 
 if TYPE_CHECKING:
@@ -84,19 +92,38 @@ class Handlers:
         view["start_error"] = task["start_error"]
         return view
 
+    async def h_start_session(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        task = await self.tasks.start_session(p)
+        view = TaskView.from_row(task, task["session"]).to_wire()
+        view.update(start_error=task["start_error"], session_agent=task["session_agent"],
+                    resumed=task["resumed"])
+        return view
+
+    async def h_show_task(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        """The task's card: the task object, its sessions, the last events and the tail of
+        its thread, in one reply."""
+        task = self.store.find_task(p["name"])
+        sessions = self.store.sessions_of(task["id"])
+        usage = self.store.usage_by_session(task["id"])
+        view = TaskView.from_row(task, sessions[-1]["id"] if sessions else None).to_wire()
+        view["git_stat"] = json.loads(task["git_stat"]) if task["git_stat"] else None
+        view["agents"] = list(dict.fromkeys(s["agent"] or task["agent"] for s in sessions))
+        view["sessions"] = [SessionRecord.from_row(s, usage.get(s["id"])).to_wire()
+                            for s in sessions]
+        view["events"] = [EventView.from_row(e).to_wire()
+                          for e in self.store.recent_events(task["id"], p["events"])]
+        view["thread"] = [{"id": t["id"], "session": t["session_id"], "ts": iso_ms(t["ts"]),
+                           "role": t["role"], "kind": t["kind"], "content": t["content"]}
+                          for t in self.store.thread_tail(task["id"], p["thread"])]
+        return view
+
     async def h_list_sessions(self, p: dict[str, Any], peer: Peer) -> list[dict[str, Any]]:
         tasks = self.store.list_tasks(include_old=p["all"])
         latest = self.store.latest_session_ids()
         return [TaskView.from_row(t, latest.get(t["id"])).to_wire() for t in tasks]
 
     def _locate(self, ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The task a reference names and the session it means: a task name means its
-        latest session, a session id that session."""
-        task = self.store.find_task(ref)
-        session = self.tasks.session_of(task)
-        if ref != task["name"]:  # addressed by session id
-            session = self.store.session(ref) or session
-        return task, session
+        return self.tasks.locate(ref)
 
     def _session_view(self, task: dict[str, Any], session: dict[str, Any],
                       detach_key: str | None = None) -> dict[str, Any]:

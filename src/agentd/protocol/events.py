@@ -32,8 +32,17 @@ AGENT_KINDS: dict[str, str] = {
     "result": "notice",        # thread: the final result (data.content)
     "error": "notice",         # something went wrong (data.message)
     "notify": "notice",        # anything else worth the user's attention
+    "conversation": "info",    # the agent's own id for its conversation (data.id)
 }
 THREAD_KINDS = {"message", "tool_call", "tool_result", "result"}
+
+
+def is_conversation_id(value: Any) -> bool:
+    """An agent's conversation id is passed back to it as an argument (`agent resume`):
+    1-200 ASCII letters, digits and `._:-`, not starting with `-` (never an option). The
+    hook's side of this rule is agents/base.conversation_id (it imports nothing of ours)."""
+    return isinstance(value, str) and 0 < len(value) <= 200 and value[0] != "-" and all(
+        c.isascii() and (c.isalnum() or c in "._:-") for c in value)
 
 
 class AgentEvent:
@@ -105,6 +114,9 @@ def _validate(i: int, e: Any) -> AgentEvent:
         cost = data.get("cost_usd", 0)
         if not isinstance(cost, int | float) or isinstance(cost, bool) or cost < 0:
             raise bad("data.cost_usd", "must be a number ≥ 0")
+    if kind == "conversation" and not is_conversation_id(data.get("id")):
+        raise bad("data.id", "must be the agent's conversation id: 1-200 letters, digits "
+                             "or ._:- not starting with -")
     ts = e.get("ts")
     if ts is not None and (not isinstance(ts, int | float) or isinstance(ts, bool)
                            or not math.isfinite(ts)):

@@ -98,7 +98,13 @@ DAEMON: dict[str, dict[str, Param]] = {
         workspace=Param("str", required=True), name=Param("str"), agent=Param("str"),
         prompt=Param("words", []), base=Param("str"), env=Param("env", {}),
         cols=Param("int", 120, lo=1, hi=1000), rows=Param("int", 40, lo=1, hi=1000)),
+    "start_session": _req(
+        name=_name(), agent=Param("str"), prompt=Param("words", []),
+        resume=Param("bool", False), env=Param("env", {}),
+        cols=Param("int", 120, lo=1, hi=1000), rows=Param("int", 40, lo=1, hi=1000)),
     "list_sessions": _req(all=Param("bool", False)),
+    "show_task": _req(name=_name(), events=Param("int", 10, lo=0, hi=1000),
+                     thread=Param("int", 10, lo=0, hi=1000)),
     "get_session": _req(name=_name()),
     "attach_session": _req(name=_name(), read_only=Param("bool", False)),
     "send_input": _req(name=_name(), text=Param("str", ""), keys=Param("strs", []),

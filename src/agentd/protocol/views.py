@@ -141,6 +141,42 @@ class SessionView(_View):
         return view
 
 
+class SessionRecord(_View):
+    """One session of a task as `get_task` lists it: which agent, when, how it ended, and
+    the agent's own conversation id (what `agent resume` continues)."""
+
+    __slots__ = ("id", "seq", "agent", "prompt", "started_at", "ended_at", "exit_code",
+                 "end_reason", "live", "lost", "agent_session_id", "resumes", "usage")
+
+    if TYPE_CHECKING:
+        id: str
+        seq: int
+        agent: str | None
+        prompt: str | None
+        started_at: str
+        ended_at: str | None
+        exit_code: int | None
+        end_reason: str | None
+        live: bool
+        lost: bool
+        agent_session_id: str | None
+        resumes: str | None
+        usage: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, s: dict[str, Any], usage: dict[str, Any] | None = None) -> SessionRecord:
+        view = cls.__new__(cls)
+        for k in ("id", "seq", "agent", "prompt", "exit_code", "end_reason",
+                  "agent_session_id", "resumes"):
+            object.__setattr__(view, k, s.get(k))
+        view.started_at = iso(s["started_at"])  # type: ignore[assignment]
+        view.ended_at = iso(s["ended_at"])
+        view.live = s["ended_at"] is None
+        view.lost = bool(s.get("lost"))
+        view.usage = usage or {}
+        return view
+
+
 class EventView(_View):
     """An event as `stream_events` pushes it (docs/events.md)."""
 

@@ -139,8 +139,10 @@ class Store(UsageSQL):
         blocked_source = (evidence or lifecycle.AGENT) if new == lifecycle.BLOCKED else None
         db.execute(
             "UPDATE tasks SET status = ?, status_reason = ?, ended_at = ?, "
-            "exit_code = COALESCE(?, exit_code), blocked_source = ? WHERE id = ?",
-            (new, reason, time.time() if ended else None, exit_code, blocked_source, task_id))
+            "exit_code = CASE WHEN ? THEN NULL ELSE COALESCE(?, exit_code) END, "
+            "blocked_source = ? WHERE id = ?",
+            (new, reason, time.time() if ended else None, event == "start", exit_code,
+             blocked_source, task_id))
         summary = f"{row['name']} is {new}" + (f": {reason}" if reason else "")
         self._event(db, task_id, session_id, "status_changed", attention, summary,
                     {"from": row["status"], "to": new, "exit_code": exit_code})
@@ -149,16 +151,43 @@ class Store(UsageSQL):
     # -- sessions ------------------------------------------------------------------------
 
     def add_session(self, task_id: int, session_id: str, argv: list[str],
+                    agent: str | None = None, prompt: str | None = None,
+                    resumes: str | None = None, start: str | None = None,
                     records: dict[str, Any] | None = None) -> None:
-        """`records`: where the session's agent keeps the records the daemon reads
+        """A new session of `agent` in the task. `start`: the reason to feed the task the
+        lifecycle input `start` in the same transaction (an ended task runs again).
+        `records`: where the session's agent keeps the records the daemon reads
         (integration, agent, roots; daemon/records.py), or None."""
         with self.write() as db:
-            seq = db.execute("SELECT COUNT(*) FROM sessions WHERE task_id = ?",
+            seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM sessions WHERE task_id = ?",
                              (task_id,)).fetchone()[0] + 1
-            db.execute("INSERT INTO sessions (id, task_id, seq, argv, started_at, records) "
-                       "VALUES (?, ?, ?, ?, ?, ?)",
-                       (session_id, task_id, seq, json.dumps(argv), time.time(),
-                        json.dumps(records) if records else None))
+            db.execute("INSERT INTO sessions (id, task_id, seq, argv, started_at, agent, "
+                       "prompt, resumes, records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (session_id, task_id, seq, json.dumps(argv), time.time(), agent,
+                        prompt, resumes, json.dumps(records) if records else None))
+            if start is not None:
+                self._event(db, task_id, session_id, "session_added", "info", start,
+                            {"agent": agent, "resumes": resumes})
+                self._apply(db, task_id, "start", start, session_id, None, "info")
+
+    def sessions_of(self, task_id: int) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.execute(
+            "SELECT * FROM sessions WHERE task_id = ? ORDER BY seq", (task_id,))]
+
+    def conversation_of(self, task_id: int, agent: str) -> dict[str, Any] | None:
+        """The task's latest session of `agent` (its conversation is what a resume
+        continues), preferring one whose conversation id is known."""
+        row = self.db.execute(
+            "SELECT * FROM sessions WHERE task_id = ? AND agent = ? "
+            "ORDER BY agent_session_id IS NOT NULL DESC, seq DESC LIMIT 1",
+            (task_id, agent)).fetchone()
+        return dict(row) if row else None
+
+    @staticmethod
+    def _others_live(db: sqlite3.Connection, task_id: int, session_id: str) -> bool:
+        return db.execute("SELECT 1 FROM sessions WHERE task_id = ? AND id != ? AND "
+                          "ended_at IS NULL LIMIT 1", (task_id, session_id)).fetchone() \
+            is not None
 
     def session(self, session_id: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
@@ -210,9 +239,8 @@ class Store(UsageSQL):
                        "settled = 0 WHERE id = ?", (time.time(), exit_code, reason, session_id))
             self._event(db, row["task_id"], session_id, "session_exited", "info",
                         f"session {session_id} {reason}", {"exit_code": exit_code})
-            latest = db.execute("SELECT id FROM sessions WHERE task_id = ? ORDER BY seq DESC "
-                                "LIMIT 1", (row["task_id"],)).fetchone()
-            if latest and latest[0] == session_id:
+            if lifecycle.session_end_decides(self._others_live(db, row["task_id"],
+                                                               session_id)):
                 event = "exit_ok" if exit_code == 0 else "exit_error"
                 attention = "notice" if exit_code == 0 else "action"
                 self._apply(db, row["task_id"], event, reason, session_id, exit_code,
@@ -228,7 +256,9 @@ class Store(UsageSQL):
                 return False
             db.execute("UPDATE sessions SET ended_at = ?, end_reason = ?, lost = 1, "
                        "settled = 0 WHERE id = ?", (time.time(), reason, session_id))
-            self._apply(db, row["task_id"], "vanish", reason, session_id, None, "action")
+            if lifecycle.session_end_decides(self._others_live(db, row["task_id"],
+                                                               session_id)):
+                self._apply(db, row["task_id"], "vanish", reason, session_id, None, "action")
             return True
 
     def unsettled_sessions(self) -> list[dict[str, Any]]:
@@ -321,6 +351,9 @@ class Store(UsageSQL):
         if fx.blocked_source:
             db.execute("UPDATE tasks SET blocked_source = ? WHERE id = ?",
                        (fx.blocked_source, task_id))
+        if fx.conversation:
+            db.execute("UPDATE sessions SET agent_session_id = ? WHERE id = ?",
+                       (fx.conversation, session_id))
 
     def last_event_id(self) -> int:
         return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
@@ -345,6 +378,37 @@ class Store(UsageSQL):
             d = dict(r)
             d["data"] = json.loads(d["data"])
             out.append(d)
+        return out
+
+    def recent_events(self, task_id: int, limit: int) -> list[dict[str, Any]]:
+        """The task's last `limit` events, oldest first."""
+        if limit <= 0:
+            return []
+        first = self.db.execute(
+            "SELECT MIN(id) FROM (SELECT id FROM events WHERE task_id = ? ORDER BY id DESC "
+            "LIMIT ?)", (task_id, limit)).fetchone()[0]
+        return self.events(first - 1, task_id=task_id, limit=limit) if first else []
+
+    def thread_tail(self, task_id: int, limit: int) -> list[dict[str, Any]]:
+        """The task's last `limit` thread entries, oldest first."""
+        rows = self.db.execute(
+            "SELECT * FROM thread_entries WHERE task_id = ? ORDER BY id DESC LIMIT ?",
+            (task_id, max(limit, 0))).fetchall()
+        return [dict(r) for r in reversed(rows)]
+
+    def usage_by_session(self, task_id: int) -> dict[str | None, dict[str, Any]]:
+        """Each session's usage totals: every token count column of the usage table
+        (whatever columns it has), summed, and the cost (None when no row has one)."""
+        out: dict[str | None, dict[str, Any]] = {}
+        for r in self.db.execute("SELECT * FROM usage WHERE task_id = ?", (task_id,)):
+            row = dict(r)
+            totals = out.setdefault(row.get("session_id"), {"cost_usd": None})
+            for key, value in row.items():
+                if key == "cost_usd":
+                    if value is not None:
+                        totals["cost_usd"] = (totals["cost_usd"] or 0) + value
+                elif ("tokens" in key or key.startswith("cache_")) and isinstance(value, int):
+                    totals[key] = totals.get(key, 0) + value
         return out
 
     def ack(self, task_id: int, session_id: str | None = None, kind: str = "acknowledged",

@@ -146,7 +146,27 @@ def m003_process_identity(db: sqlite3.Connection) -> None:
 
 
 @migration
-def m004_usage_records(db: sqlite3.Connection) -> None:
+def m004_session_agents(db: sqlite3.Connection) -> None:
+    """A task may have sessions of several agents: each session records its agent (the
+    config name), its prompt, the agent's own id for its conversation (Claude Code's
+    session id, Codex's thread id, ...: what `agent resume` continues) and the agentd
+    session whose conversation it continues, if any."""
+    _script(
+        db,
+        """
+        ALTER TABLE sessions ADD COLUMN agent TEXT;
+        ALTER TABLE sessions ADD COLUMN prompt TEXT;
+        ALTER TABLE sessions ADD COLUMN agent_session_id TEXT;
+        ALTER TABLE sessions ADD COLUMN resumes TEXT;
+        UPDATE sessions SET agent = (SELECT agent FROM tasks WHERE tasks.id = task_id);
+        UPDATE sessions SET prompt = (SELECT prompt FROM tasks WHERE tasks.id = task_id)
+            WHERE seq = 1
+        """
+    )
+
+
+@migration
+def m005_usage_records(db: sqlite3.Connection) -> None:
     """Usage and threads read from each agent's own record files (docs/usage.md): raw
     token figures per API call (cache reads and writes apart) with the price's source, so
     costs can be recomputed; a key per call and per thread entry, so a line read twice
