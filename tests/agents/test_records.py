@@ -48,8 +48,8 @@ def start(store: Store, tmp_path: Path, agent: str, roots: list[str]) -> tuple[d
     worktree.mkdir(parents=True)
     task = store.insert_task(name="t1", agent=agent, prompt="p", workspace="/r", base="main",
                              base_commit="c0", branch="agent/t1", worktree=str(worktree))
-    store.add_session(task["id"], "s1", [agent],
-                      {"integration": agent, "agent": agent, "roots": roots})
+    store.add_session(task["id"], "s1", [agent], agent, "p",
+                      records={"integration": agent, "agent": agent, "roots": roots})
     store.session_started("s1", os.getpid(), None)
     session = store.session("s1")
     assert session is not None

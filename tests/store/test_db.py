@@ -315,8 +315,10 @@ def test_card_reads_events_thread_and_usage_per_session(store: Store) -> None:
             {"kind": "message", "summary": f"m{n}", "data": {"role": "user"}},
             {"kind": "usage", "summary": "u", "data": {"tokens_in": n, "tokens_out": 1}}]))
     assert store.usage_by_session(task["id"]) == {
-        "s1": {"tokens_in": 10, "tokens_out": 1, "cost_usd": None},
-        "s2": {"tokens_in": 6, "tokens_out": 2, "cost_usd": None}}
+        "s1": {"tokens_in": 10, "tokens_out": 1, "cache_read": 0, "cache_write": 0,
+               "cost_usd": None},
+        "s2": {"tokens_in": 6, "tokens_out": 2, "cache_read": 0, "cache_write": 0,
+               "cost_usd": None}}
     assert [json.loads(t["content"])["summary"] for t in store.thread_tail(task["id"], 2)] == [
         "m5", "m1"]
     every = store.events(task_id=task["id"])
