@@ -49,7 +49,9 @@ _TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "on_attention": str,
     "kill_grace_seconds": (int, float),
     "agents": dict,
+    "prices": dict,
 }
+PRICE_KEYS = ("input", "output", "cache_read", "cache_write")  # USD per million tokens
 _AGENT_KEYS: dict[str, type | tuple[type, ...]] = {
     "command": str,
     "args": list,
@@ -76,6 +78,8 @@ class Config:
     log_keep: int = 1
     on_attention: str | None = None
     kill_grace_seconds: float = 3.0
+    # model -> USD per million tokens by kind (docs/usage.md); wins over genai-prices
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def agent(self, name: str) -> AgentSpec:
         try:
@@ -181,6 +185,31 @@ def _unalias(path: Path, text: str, name: str, raw: dict[str, Any]) -> dict[str,
     return {**rest, "integration": HOOKS_ALIAS[raw["hooks"]]}
 
 
+def _prices(path: Path, text: str, raw: dict[str, Any]) -> dict[str, dict[str, float]]:
+    import math
+
+    out: dict[str, dict[str, float]] = {}
+    for model, rates in raw.items():
+        section = f'prices."{model}"'
+        if not isinstance(rates, dict):
+            raise _fail(path, text, "prices", f'"{model}"',
+                        'must be a table like [prices."MODEL"] with input and output')
+        for key, value in rates.items():
+            if key not in PRICE_KEYS:
+                raise _fail(path, text, section, key,
+                            f"unknown key (known keys: {', '.join(PRICE_KEYS)})")
+            if isinstance(value, bool) or not isinstance(value, int | float) or \
+                    not math.isfinite(value) or value < 0:
+                raise _fail(path, text, section, key,
+                            "must be a finite number ≥ 0 (USD per million tokens)")
+        for key in ("input", "output"):
+            if key not in rates:
+                raise _fail(path, text, section, key,
+                            "is required (USD per million tokens)")
+        out[model] = {k: float(v) for k, v in rates.items()}
+    return out
+
+
 def load(path: Path) -> Config:
     """Read and validate config.toml; a missing file means all defaults."""
     try:
@@ -228,4 +257,5 @@ def load(path: Path) -> Config:
         log_max_bytes=data.get("log_max_bytes", 64 * 1024 * 1024),
         log_keep=data.get("log_keep", 1), on_attention=data.get("on_attention"),
         kill_grace_seconds=float(data.get("kill_grace_seconds", 3.0)),
+        prices=_prices(path, text, data.get("prices", {})),
     )
