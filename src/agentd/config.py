@@ -52,7 +52,9 @@ _TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "artifact_max_bytes": int,
     "setup": dict,
     "agents": dict,
+    "prices": dict,
 }
+PRICE_KEYS = ("input", "output", "cache_read", "cache_write")  # USD per million tokens
 _AGENT_KEYS: dict[str, type | tuple[type, ...]] = {
     "command": str,
     "args": list,
@@ -94,6 +96,8 @@ class Config:
         if agent.setup:
             commands.append(agent.setup)
         return commands
+    # model -> USD per million tokens by kind (docs/usage.md); wins over genai-prices
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def agent(self, name: str) -> AgentSpec:
         try:
@@ -202,6 +206,31 @@ def _unalias(path: Path, text: str, name: str, raw: dict[str, Any]) -> dict[str,
     return {**rest, "integration": HOOKS_ALIAS[raw["hooks"]]}
 
 
+def _prices(path: Path, text: str, raw: dict[str, Any]) -> dict[str, dict[str, float]]:
+    import math
+
+    out: dict[str, dict[str, float]] = {}
+    for model, rates in raw.items():
+        section = f'prices."{model}"'
+        if not isinstance(rates, dict):
+            raise _fail(path, text, "prices", f'"{model}"',
+                        'must be a table like [prices."MODEL"] with input and output')
+        for key, value in rates.items():
+            if key not in PRICE_KEYS:
+                raise _fail(path, text, section, key,
+                            f"unknown key (known keys: {', '.join(PRICE_KEYS)})")
+            if isinstance(value, bool) or not isinstance(value, int | float) or \
+                    not math.isfinite(value) or value < 0:
+                raise _fail(path, text, section, key,
+                            "must be a finite number ≥ 0 (USD per million tokens)")
+        for key in ("input", "output"):
+            if key not in rates:
+                raise _fail(path, text, section, key,
+                            "is required (USD per million tokens)")
+        out[model] = {k: float(v) for k, v in rates.items()}
+    return out
+
+
 def load(path: Path) -> Config:
     """Read and validate config.toml; a missing file means all defaults."""
     try:
@@ -261,4 +290,5 @@ def load(path: Path) -> Config:
         kill_grace_seconds=float(data.get("kill_grace_seconds", 3.0)),
         artifact_max_bytes=data.get("artifact_max_bytes", 100 * 1024 * 1024),
         setup=dict(setup),
+        prices=_prices(path, text, data.get("prices", {})),
     )

@@ -200,6 +200,30 @@ class AgentdClient:
                                                            "workspace": workspace})
         return result
 
+    # -- usage and threads -----------------------------------------------------------------
+
+    def usage(self, name: str | None = None, by: str | None = None,
+              since: str | None = None) -> dict[str, Any]:
+        """Token and cost totals (usage_report), overall or grouped `by` task, agent,
+        model or day, of one task or all, since a date."""
+        result: dict[str, Any] = self.call("usage_report",
+                                           {"name": name, "by": by, "since": since})
+        return result
+
+    def thread(self, name: str) -> dict[str, Any]:
+        """A task's thread: entries in order, each tool call with its result."""
+        result: dict[str, Any] = self.call("get_thread", {"name": name})
+        return result
+
+    def follow_thread(self, name: str) -> Iterator[dict[str, Any]]:
+        """A task's thread entries as they are stored, until the daemon goes away."""
+        with self.connect(None) as conn:
+            conn.request("get_thread", {"name": name, "follow": True})
+            while True:
+                msg = conn.recv()
+                if isinstance(msg, Push) and msg.name == "thread_entry":
+                    yield msg.data
+
     # -- sessions --------------------------------------------------------------------------
 
     def attach_info(self, name: str, read_only: bool = False) -> tuple[TaskView, SessionView]:

@@ -194,6 +194,21 @@ COMMANDS: dict[str, Command] = {
             arg("name"),
             arg("--workspace", help="the checkout (default: current directory)"),
             JSON)),
+    "usage": Command(
+        "usage", "cmd_usage", "tokens and cost: in total, or by task, agent, model or day",
+        epilog="examples: agent usage --by model\n"
+               "          agent usage fix-tests --since 2026-12-01 --json", args=(
+            arg("name", nargs="?", help="only this task"),
+            arg("--by", choices=("task", "agent", "model", "day"), help="one row per ..."),
+            arg("--since", metavar="DATE", help="YYYY-MM-DD or an ISO date and time"),
+            JSON)),
+    "thread": Command(
+        "usage", "cmd_thread", "a task's conversation: prompt, messages, tool calls, result",
+        epilog="example: agent thread fix-tests --follow", args=(
+            arg("name"),
+            arg("-f", "--follow", action="store_true", help="keep printing new entries"),
+            arg("--json", action="store_true",
+                help="JSON (with --follow: newline-delimited)"))),
 }
 
 

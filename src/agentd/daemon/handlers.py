@@ -20,8 +20,10 @@ from agentd.daemon import logs
 from agentd.daemon.artifacts import Artifacts
 from agentd.daemon.hub import Hub
 from agentd.daemon.merge import Merges
+from agentd.daemon.records import RecordWatcher
 from agentd.daemon.sessions import Sessions
 from agentd.daemon.tasks import Tasks
+from agentd.daemon.threads import entry_view, note_tool, pair_tools, parse_since, usage_row
 from agentd.errors import TaskNotFound, UsageError
 from agentd.paths import Paths
 from agentd.protocol.events import validate_batch
@@ -50,8 +52,8 @@ class Control:
 
 class Handlers:
     def __init__(self, paths: Paths, store: Store, tasks: Tasks, sessions: Sessions, hub: Hub,
-                 load_config: Callable[[], Config], control: Control, artifacts: Artifacts,
-                 merges: Merges) -> None:
+                 load_config: Callable[[], Config], control: Control,
+                 records: RecordWatcher, artifacts: Artifacts, merges: Merges) -> None:
         self.paths = paths
         self.artifacts = artifacts
         self.merges = merges
@@ -61,6 +63,7 @@ class Handlers:
         self.hub = hub
         self.load_config = load_config
         self.control = control
+        self.records = records
 
     async def h_hello(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
         return {"version": __version__, "protocol": PROTOCOL_VERSION}
@@ -169,6 +172,12 @@ class Handlers:
         task = self.store.task_by_id(session["task_id"])
         events = await self.artifacts.take_events(task, events)
         first, last = self.store.append_agent_events(session["task_id"], session["id"], events)
+        if session["records"]:
+            hinted = [str(e.data["transcript_path"]) for e in events
+                      if isinstance(e.data.get("transcript_path"), str)]
+            if hinted:
+                self.records.hinted(session, sorted(set(hinted)))
+            self.records.poke(session["id"])  # a hook fired: read what the agent wrote
         return {"count": len(events), "first_id": first, "last_id": last}
 
     async def h_stream_events(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
@@ -285,3 +294,42 @@ class Handlers:
             return row is None or row["ended_at"] is not None
 
         return await logs.read_log(peer, sid, self.paths.session_log(sid), ended, p["follow"])
+
+    async def h_usage_report(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        task_id = self.store.find_task(p["name"])["id"] if p["name"] else None
+        since = parse_since(p["since"]) if p["since"] else None
+        rows = [usage_row(r) for r in self.store.usage_report(p["by"], task_id, since)]
+        total = usage_row(self.store.usage_report(None, task_id, since)[0]) if rows else None
+        return {"by": p["by"], "since": iso(since), "rows": rows, "total": total}
+
+    async def h_get_thread(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        """The task's thread in order, a tool call with its result; with `follow`, the
+        reply first, then every entry as a push as it is stored (a result on its own,
+        naming its call)."""
+        task = self.store.find_task(p["name"])
+        if p["follow"]:
+            peer.tasks.add(asyncio.create_task(self._follow_thread(peer, task["id"],
+                                                                   p["after"], {})))
+            return {"task": task["name"], "following": True}
+        entries = self.store.thread(task["id"], p["after"])
+        last = max((e["id"] for e in entries), default=p["after"])
+        return {"task": task["name"], "entries": pair_tools(entries), "last_id": last}
+
+    async def _follow_thread(self, peer: Peer, task_id: int, after: int,
+                             tools: dict[str, str]) -> None:
+        wake = self.hub.subscribe()
+        try:
+            while not peer.closed:
+                wake.clear()
+                entries = self.store.thread(task_id, after, limit=1000)
+                for e in entries:
+                    note_tool(tools, e)
+                    peer.send(Push("thread_entry", entry_view(e, tools)))
+                    after = e["id"]
+                if entries:
+                    await peer.drain()
+                else:
+                    await wake.wait()
+        finally:
+            self.hub.unsubscribe(wake)
+

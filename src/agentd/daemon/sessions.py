@@ -32,6 +32,7 @@ from agentd.paths import Paths
 from agentd.procs import identity, is_process, signal_group, terminate_group, wait_gone
 from agentd.protocol.connection import Connection
 from agentd.protocol.views import WorkerSpec
+from agentd.records import Entry
 from agentd.store.db import Store
 
 EndedHook = Callable[[dict[str, Any]], Awaitable[None]]
@@ -82,6 +83,9 @@ class Sessions:
                "AGENTD_WORKSPACE": task["workspace"], "AGENTD_WORKTREE": task["worktree"],
                "AGENTD_BRANCH": task["branch"], "AGENTD_TASK": task["name"]}
         env.setdefault("TERM", "xterm-256color")
+        reader = integration(agent.integration).record_reader()
+        records = {"integration": agent.integration, "agent": agent.name,
+                   "roots": reader.roots(env)} if reader is not None else None
         why = None
         if added:
             why = (f"{agent.name} session {sid} continues session {continues['id']}"
@@ -89,7 +93,12 @@ class Sessions:
                    f"{agent.name} cannot continue its conversation: session {sid} "
                    "starts afresh" if continues else f"{agent.name} session {sid} added")
         self.store.add_session(task["id"], sid, argv, agent.name, prompt,
-                               continues["id"] if resumed and continues else None, why)
+                               continues["id"] if resumed and continues else None, why,
+                               records)
+        if reader is None and prompt:
+            # No records to read the thread from: it starts with the prompt.
+            self.store.add_thread_entry(task["id"], sid, Entry(
+                f"prompt:{sid}", None, "user", "prompt", {"text": prompt}))
         spec = WorkerSpec(
             session_id=sid, task=task["name"], argv=run_argv, env=env, cwd=task["worktree"],
             cols=cols, rows=rows, socket=str(self.paths.session_socket(sid)),

@@ -22,6 +22,7 @@ from agentd.jsonlog import JsonLog
 from agentd.keys import key_bytes
 from agentd.logfiles import log_files
 from agentd.paths import Paths
+from agentd.records import Entry
 from agentd.store.db import Store
 
 
@@ -330,6 +331,10 @@ class Tasks:
         self.store.ack(task["id"], session["id"], "input_sent",
                        f"input sent to {task['name']}: {shown[:80]}",
                        {"text": text, "keys": keys, "enter": enter})
+        if not session.get("records") and (text or keys):
+            # An agent whose records the daemon reads has the input there already.
+            self.store.add_thread_entry(task["id"], session["id"], Entry(
+                None, None, "user", "input", {"text": text, "keys": keys}))
         # An answer: the agent takes it from here. If it still waits, its hooks or the
         # screen say so again.
         self.store.apply(task["id"], "resume", "input sent", evidence=lifecycle.USER)

@@ -20,20 +20,23 @@ from agentd import attention as levels
 from agentd import effects, lifecycle
 from agentd.errors import TaskNotFound
 from agentd.protocol.events import AgentEvent
+from agentd.records import Call, Entry
 from agentd.store import migrations
+from agentd.store.usage import Price, UsageSQL
 
 TASK_COLUMNS = (
     "id, name, agent, prompt, status, status_reason, workspace, base, base_commit, branch, "
     "worktree, created_at, ended_at, exit_code, attention, attention_summary, acked_event, "
-    "tokens_in, tokens_out, cost_usd, git_stat, blocked_source, merged_at, merged_into, "
-    "merged_tip, merged_how"
+    "tokens_in, tokens_out, cost_usd, git_stat, blocked_source, tokens_cache_read, "
+    "tokens_cache_write, unpriced_calls, merged_at, merged_into, merged_tip, merged_how"
 )
 
 
-class Store:
+class Store(UsageSQL):
     def __init__(self, path: Path) -> None:
         self.path = path
         self.on_commit: Callable[[], None] | None = None  # wakes event followers
+        self.price: Price | None = None  # prices a call (agentd.pricing.Pricer)
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -158,16 +161,19 @@ class Store:
 
     def add_session(self, task_id: int, session_id: str, argv: list[str],
                     agent: str | None = None, prompt: str | None = None,
-                    resumes: str | None = None, start: str | None = None) -> None:
+                    resumes: str | None = None, start: str | None = None,
+                    records: dict[str, Any] | None = None) -> None:
         """A new session of `agent` in the task. `start`: the reason to feed the task the
-        lifecycle input `start` in the same transaction (an ended task runs again)."""
+        lifecycle input `start` in the same transaction (an ended task runs again).
+        `records`: where the session's agent keeps the records the daemon reads
+        (integration, agent, roots; daemon/records.py), or None."""
         with self.write() as db:
             seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM sessions WHERE task_id = ?",
                              (task_id,)).fetchone()[0] + 1
             db.execute("INSERT INTO sessions (id, task_id, seq, argv, started_at, agent, "
-                       "prompt, resumes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       "prompt, resumes, records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (session_id, task_id, seq, json.dumps(argv), time.time(), agent,
-                        prompt, resumes))
+                        prompt, resumes, json.dumps(records) if records else None))
             if start is not None:
                 self._event(db, task_id, session_id, "session_added", "info", start,
                             {"agent": agent, "resumes": resumes})
@@ -368,38 +374,33 @@ class Store:
             db.executemany("INSERT INTO events (task_id, session_id, ts, kind, attention, "
                            "summary, data) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             last = db.execute("SELECT last_insert_rowid()").fetchone()[0]
-            row = db.execute("SELECT status, attention, blocked_source FROM tasks WHERE id = ?",
-                             (task_id,)).fetchone()
+            row = db.execute("SELECT status, attention, blocked_source, prompt FROM tasks "
+                             "WHERE id = ?", (task_id,)).fetchone()
             fx = effects.plan(effects.TaskState(row[0], row[1], row[2]), events)
-            self._execute(db, task_id, session_id, fx, now)
+            self._execute(db, task_id, session_id, fx, now, row[3])
         return last - len(events) + 1, last
 
     def _execute(self, db: sqlite3.Connection, task_id: int, session_id: str,
-                 fx: effects.Effects, now: float) -> None:
+                 fx: effects.Effects, now: float, prompt: str = "") -> None:
         if fx.attention:
             db.execute("UPDATE tasks SET attention = ?, attention_summary = ? WHERE id = ?",
                        (*fx.attention, task_id))
         if fx.thread:
-            db.executemany("INSERT INTO thread_entries (task_id, session_id, ts, role, kind, "
-                           "content) VALUES (?, ?, ?, ?, ?, ?)",
-                           [(task_id, session_id, ts or now, role, kind, content)
-                            for ts, role, kind, content in fx.thread])
+            # An agent telling its prompt back is the prompt entry the thread starts with.
+            self._upsert_entries(db, task_id, session_id, (
+                Entry(f"prompt:{session_id}", ts, role, "prompt", content)
+                if role == "user" and prompt and content.get("text") == prompt else
+                Entry(None, ts, role, kind, content) for ts, role, kind, content in fx.thread),
+                now)
         if fx.usage:
-            db.executemany(
-                "INSERT INTO usage (task_id, session_id, ts, model, tokens_in, tokens_out, "
-                "cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(task_id, session_id, ts or now, d.get("model"), d.get("tokens_in", 0),
-                  d.get("tokens_out", 0), d.get("cost_usd")) for ts, d in fx.usage])
-            data = [d for _, d in fx.usage]
-            db.execute(
-                "UPDATE tasks SET tokens_in = COALESCE(tokens_in, 0) + ?, "
-                "tokens_out = COALESCE(tokens_out, 0) + ?, "
-                "cost_usd = CASE WHEN ? THEN COALESCE(cost_usd, 0) + ? ELSE cost_usd END "
-                "WHERE id = ?",
-                (sum(d.get("tokens_in", 0) for d in data),
-                 sum(d.get("tokens_out", 0) for d in data),
-                 any("cost_usd" in d for d in data),
-                 sum(d.get("cost_usd", 0) for d in data), task_id))
+            for ts, d in fx.usage:
+                call = Call(None, ts or now, d.get("model"), d.get("tokens_in", 0),
+                            d.get("tokens_out", 0), d.get("cache_read_tokens", 0),
+                            d.get("cache_write_tokens", 0))
+                # An agent that reports its own cost is taken at its word.
+                cost = (float(d["cost_usd"]), "agent") if "cost_usd" in d else None
+                self._upsert_call(db, task_id, session_id, None, "event", call, cost)
+            self._totals(db, task_id)
         if fx.artifacts:
             db.executemany(
                 "INSERT INTO artifacts (task_id, session_id, ts, kind, path, description, data, "
