@@ -295,3 +295,29 @@ def test_error_line_for_dotted_and_inline_tables(tmp_path: Path, text: str) -> N
 def test_negative_kill_grace_is_rejected(tmp_path: Path) -> None:
     path, message = error_of(tmp_path, "kill_grace_seconds = -1\n")
     assert message.startswith(f"{path}:1: kill_grace_seconds: "), message
+
+
+def test_setup_commands_per_repo_then_per_agent(tmp_path: Path) -> None:
+    repo = tmp_path / "web"
+    repo.mkdir()
+    cfg = config.load(write(tmp_path, f'[setup]\n"{repo}" = "npm ci"\n"/elsewhere" = "make"\n'
+                                      '[agents.x]\ncommand = "sh"\nsetup = "pip install -e ."\n'))
+    assert cfg.setup_commands(repo, cfg.agent("x")) == ["npm ci", "pip install -e ."]
+    assert cfg.setup_commands(tmp_path, cfg.agent("x")) == ["pip install -e ."]
+    assert cfg.setup_commands(tmp_path, cfg.agent("claude")) == []
+    assert config.load(write(tmp_path, "artifact_max_bytes = 5\n")).artifact_max_bytes == 5
+
+
+@pytest.mark.parametrize(("text", "what"), [
+    ('[setup]\n"relative/repo" = "npm ci"\n', "setup.relative/repo: must be the repository's "
+                                              "absolute path"),
+    ('[setup]\n"/r" = ""\n', "setup./r: must be a shell command"),
+    ('[setup]\n"/r" = 3\n', "setup./r: must be a shell command"),
+    ('[agents.x]\ncommand = "sh"\nsetup = " "\n', "agents.x.setup: must not be empty"),
+    ('[agents.x]\ncommand = "sh"\nsetup = ["a"]\n', "agents.x.setup: must be a string"),
+    ("artifact_max_bytes = 0\n", "artifact_max_bytes: must be from 1 to 1099511627776"),
+    ('setup = "npm ci"\n', "setup: must be a table"),
+])
+def test_bad_setup_and_artifact_settings(tmp_path: Path, text: str, what: str) -> None:
+    _, message = error_of(tmp_path, text)
+    assert what in message
