@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -70,6 +69,16 @@ def test_attention_is_the_latest_of_the_highest() -> None:
     assert plan(TaskState(RUNNING, None, None), [ev("progress", "x")]).attention == ("info", "x")
 
 
+def test_hooks_of_agents_with_transcripts_make_no_thread_entries() -> None:
+    """Claude Code's and Codex's threads come from their records (docs/usage.md): their
+    hooks' messages, tool calls and results stay events only, so nothing counts twice."""
+    fx = plan(TaskState(RUNNING, None, None), [
+        ev("tool_call", "Bash: ls", source="claude-hook", tool="Bash"),
+        ev("result", "done", source="codex-notify", content="done"),
+        ev("message", "hi", source="my-agent", content="hi")])
+    assert [kind for _, _, kind, _ in fx.thread] == ["message"]
+
+
 def test_thread_usage_and_artifact_rows() -> None:
     fx = plan(TaskState(RUNNING, None, None), [
         ev("message", "hi", role="user", content="hi"),
@@ -80,9 +89,11 @@ def test_thread_usage_and_artifact_rows() -> None:
     ])
     assert [(ts, role, kind) for ts, role, kind, _ in fx.thread] == [
         (None, "user", "message"), (5.0, "tool", "tool_call"), (None, "assistant", "result")]
-    assert json.loads(fx.thread[1][3]) == {"summary": "Bash: ls", "tool": "Bash"}
+    assert fx.thread[1][3] == {"summary": "Bash: ls", "tool": "Bash", "args": "Bash: ls"}
     assert fx.usage == [(None, {"tokens_in": 10, "tokens_out": 2})]
-    assert fx.artifacts[0][:4] == (None, "report", "/tmp/r.txt", "report")
+    a = fx.artifacts[0]
+    assert (a.ts, a.kind, a.path, a.description, a.stored) == (
+        None, "report", "/tmp/r.txt", "report", None)
 
 
 def test_a_conversation_event_names_the_sessions_conversation_latest_wins() -> None:

@@ -22,20 +22,26 @@ SCHEMA = {
         "id", "name", "agent", "prompt", "status", "status_reason", "workspace", "base",
         "base_commit", "branch", "worktree", "created_at", "ended_at", "exit_code",
         "attention", "attention_summary", "acked_event", "tokens_in", "tokens_out",
-        "cost_usd", "git_stat", "blocked_source",
+        "cost_usd", "git_stat", "blocked_source", "tokens_cache_read", "tokens_cache_write",
+        "unpriced_calls", "merged_at", "merged_into", "merged_tip", "merged_how",
     ],
     "sessions": [
         "id", "task_id", "seq", "argv", "worker_pid", "agent_pid", "started_at", "ended_at",
         "exit_code", "end_reason", "lost", "settled", "worker_ident", "agent_ident", "agent",
-        "prompt", "agent_session_id", "resumes",
+        "prompt", "agent_session_id", "resumes", "records",
     ],
     "events": ["id", "task_id", "session_id", "ts", "kind", "attention", "summary", "data"],
-    "thread_entries": ["id", "task_id", "session_id", "ts", "role", "kind", "content"],
-    "artifacts": ["id", "task_id", "session_id", "ts", "kind", "path", "description", "data"],
+    "thread_entries": ["id", "task_id", "session_id", "ts", "role", "kind", "content",
+                       "entry_key"],
+    "artifacts": ["id", "task_id", "session_id", "ts", "kind", "path", "description", "data",
+                  "stored", "size", "sha256", "mime"],
     "usage": ["id", "task_id", "session_id", "ts", "model", "tokens_in", "tokens_out",
-              "cost_usd"],
+              "cost_usd", "cache_read", "cache_write", "call_key", "agent", "source",
+              "price_source"],
+    "record_files": ["task_id", "path", "session_id", "offset", "state"],
 }
-INDEXES = {"sessions_task", "events_task", "thread_task", "artifacts_task", "usage_task"}
+INDEXES = {"sessions_task", "events_task", "thread_task", "artifacts_task", "usage_task",
+           "usage_call", "thread_entry"}
 
 
 def schema_of(db: sqlite3.Connection) -> dict[str, list[str]]:
@@ -85,7 +91,7 @@ def test_fresh_db_has_exactly_the_schema(store: Store) -> None:
     assert indexes_of(store.db) == INDEXES
     applied = [r[0] for r in store.db.execute("SELECT name FROM migrations ORDER BY rowid")]
     assert applied == ["m001_initial", "m002_lifecycle_columns", "m003_process_identity",
-                       "m004_session_agents"]
+                       "m004_session_agents", "m005_usage_records", "m006_artifacts_and_merge"]
     assert [fn.__name__ for fn in migrations.MIGRATIONS] == applied
 
 
@@ -310,8 +316,10 @@ def test_card_reads_events_thread_and_usage_per_session(store: Store) -> None:
             {"kind": "message", "summary": f"m{n}", "data": {"role": "user"}},
             {"kind": "usage", "summary": "u", "data": {"tokens_in": n, "tokens_out": 1}}]))
     assert store.usage_by_session(task["id"]) == {
-        "s1": {"tokens_in": 10, "tokens_out": 1, "cost_usd": None},
-        "s2": {"tokens_in": 6, "tokens_out": 2, "cost_usd": None}}
+        "s1": {"tokens_in": 10, "tokens_out": 1, "cache_read": 0, "cache_write": 0,
+               "cost_usd": None},
+        "s2": {"tokens_in": 6, "tokens_out": 2, "cache_read": 0, "cache_write": 0,
+               "cost_usd": None}}
     assert [json.loads(t["content"])["summary"] for t in store.thread_tail(task["id"], 2)] == [
         "m5", "m1"]
     every = store.events(task_id=task["id"])

@@ -1,6 +1,7 @@
 """Codex CLI: each session gets `-c notify=[...]` running `agent hook codex`, which Codex
 calls with a JSON payload as its last argument when a turn completes (docs/events.md).
-Approval prompts are not notified: the screen patterns find those."""
+Approval prompts are not notified: the screen patterns find those. Usage and the thread
+come from its rollouts (agents/codex_records.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from agentd.agents.base import SessionFile
+    from agentd.agents.base import RecordReader, SessionFile
     from agentd.config import AgentSpec
 
 
@@ -77,6 +78,11 @@ class Codex(Integration):
     def hook_events(self, payload: dict[str, Any], argv: list[str],
                     session_file: SessionFile) -> list[dict[str, Any]]:
         return events(payload)
+
+    def record_reader(self) -> RecordReader:
+        from agentd.agents.codex_records import READER
+
+        return READER
 
 
 def _notify() -> str:

@@ -1,7 +1,8 @@
-"""Gemini CLI: defaults only. No hooks are wired to agentd yet, so waiting and busy come
+"""Gemini CLI: no hooks are wired to agentd yet, so waiting and busy come
 from the screen patterns below, and its session id is not captured: `agent resume` uses
 `--resume latest`, the latest session of the project, which Gemini keys by the directory
-(the task's worktree)."""
+(the task's worktree). Usage and the thread come from its own records
+(agents/gemini_records.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from agentd.agents.base import Defaults, Integration, command_line, without_dang
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from agentd.agents.base import SessionFile
+    from agentd.agents.base import RecordReader, SessionFile
     from agentd.config import AgentSpec
 
 
@@ -27,6 +28,11 @@ class Gemini(Integration):
                session_file: SessionFile) -> tuple[list[str], dict[str, str]] | None:
         argv = command_line(spec, prompt, ["--resume", conversation or "latest"])
         return without_dangling(argv, prompt, "-i"), {}
+
+    def record_reader(self) -> RecordReader:
+        from agentd.agents.gemini_records import READER
+
+        return READER
 
 
 INTEGRATION = Gemini()

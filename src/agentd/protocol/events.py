@@ -24,13 +24,15 @@ AGENT_KINDS: dict[str, str] = {
     "message": "info",         # thread: a message (data.role, data.content)
     "tool_call": "info",       # thread: a tool call (data.tool, data.input)
     "tool_result": "info",     # thread: its result (data.tool, data.output, data.ok)
-    "usage": "info",           # tokens and cost (data.tokens_in, tokens_out, cost_usd, model)
+    "usage": "info",           # tokens and cost (data.tokens_in, tokens_out, cache_read_tokens,
+                               # cache_write_tokens, cost_usd, model)
     "artifact": "notice",      # a durable output (data.path, data.type, data.description)
     "waiting": "action",       # the agent waits for the user: the task becomes blocked
     "resumed": "info",         # the agent works again: the task becomes running
     "result": "notice",        # thread: the final result (data.content)
     "error": "notice",         # something went wrong (data.message)
     "notify": "notice",        # anything else worth the user's attention
+    "setup": "info",           # a worktree's setup command (data.phase: started|done|failed)
     "conversation": "info",    # the agent's own id for its conversation (data.id)
 }
 THREAD_KINDS = {"message", "tool_call", "tool_result", "result"}
@@ -106,7 +108,7 @@ def _validate(i: int, e: Any) -> AgentEvent:
     if len(json.dumps(data)) > MAX_DATA_BYTES:
         raise bad("data", f"is larger than {MAX_DATA_BYTES} bytes as JSON")
     if kind == "usage":
-        for key in ("tokens_in", "tokens_out"):
+        for key in ("tokens_in", "tokens_out", "cache_read_tokens", "cache_write_tokens"):
             v = data.get(key, 0)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 raise bad(f"data.{key}", "must be a whole number ≥ 0")

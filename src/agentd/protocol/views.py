@@ -65,7 +65,7 @@ class TaskView(_View):
     __slots__ = ("name", "agent", "status", "status_reason", "attention", "attention_summary",
                  "prompt", "branch", "base", "base_commit", "worktree", "workspace",
                  "created_at", "ended_at", "elapsed_seconds", "exit_code", "tokens_in",
-                 "tokens_out", "cost_usd", "session")
+                 "tokens_out", "cost_usd", "usage", "session", "merged_at", "merged_into")
 
     if TYPE_CHECKING:
         name: str
@@ -87,7 +87,10 @@ class TaskView(_View):
         tokens_in: int | None
         tokens_out: int | None
         cost_usd: float | None
+        usage: dict[str, Any] | None
         session: str | None
+        merged_at: str | None
+        merged_into: str | None
 
     @classmethod
     def from_row(cls, t: dict[str, Any], session_id: str | None,
@@ -96,12 +99,25 @@ class TaskView(_View):
         view = cls.__new__(cls)
         for k in ("name", "agent", "status", "status_reason", "attention", "attention_summary",
                   "prompt", "branch", "base", "base_commit", "worktree", "workspace",
-                  "exit_code", "tokens_in", "tokens_out", "cost_usd"):
+                  "exit_code", "tokens_in", "tokens_out"):
             object.__setattr__(view, k, t[k])
+        unpriced = t.get("unpriced_calls") or 0
+        # cost_usd: null until some call is priced, and while any call cannot be
+        # (docs/usage.md); usage.cost_usd is what the priced calls cost.
+        view.cost_usd = None if unpriced else t["cost_usd"]
+        view.usage = None if t["tokens_in"] is None and t["tokens_out"] is None else {
+            "input_tokens": (t["tokens_in"] or 0) - (t.get("tokens_cache_read") or 0)
+            - (t.get("tokens_cache_write") or 0),
+            "output_tokens": t["tokens_out"] or 0,
+            "cache_read_tokens": t.get("tokens_cache_read") or 0,
+            "cache_write_tokens": t.get("tokens_cache_write") or 0,
+            "cost_usd": t["cost_usd"], "unpriced_calls": unpriced}
         view.created_at = iso(t["created_at"])  # type: ignore[assignment]
         view.ended_at = iso(t["ended_at"])
         view.elapsed_seconds = round((t["ended_at"] or now or time.time()) - t["created_at"], 3)
         view.session = session_id
+        view.merged_at = iso(t.get("merged_at"))
+        view.merged_into = t.get("merged_into")
         return view
 
 

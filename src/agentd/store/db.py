@@ -20,19 +20,23 @@ from agentd import attention as levels
 from agentd import effects, lifecycle
 from agentd.errors import TaskNotFound
 from agentd.protocol.events import AgentEvent
+from agentd.records import Call, Entry
 from agentd.store import migrations
+from agentd.store.usage import Price, UsageSQL
 
 TASK_COLUMNS = (
     "id, name, agent, prompt, status, status_reason, workspace, base, base_commit, branch, "
     "worktree, created_at, ended_at, exit_code, attention, attention_summary, acked_event, "
-    "tokens_in, tokens_out, cost_usd, git_stat, blocked_source"
+    "tokens_in, tokens_out, cost_usd, git_stat, blocked_source, tokens_cache_read, "
+    "tokens_cache_write, unpriced_calls, merged_at, merged_into, merged_tip, merged_how"
 )
 
 
-class Store:
+class Store(UsageSQL):
     def __init__(self, path: Path) -> None:
         self.path = path
         self.on_commit: Callable[[], None] | None = None  # wakes event followers
+        self.price: Price | None = None  # prices a call (agentd.pricing.Pricer)
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -108,6 +112,15 @@ class Store:
         with self.write() as db:
             db.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
 
+    def set_merged(self, task_id: int, into: str, tip: str, how: str) -> None:
+        with self.write() as db:
+            db.execute("UPDATE tasks SET merged_at = ?, merged_into = ?, merged_tip = ?, "
+                       "merged_how = ? WHERE id = ?", (time.time(), into, tip, how, task_id))
+            name = db.execute("SELECT name FROM tasks WHERE id = ?", (task_id,)).fetchone()
+            self._event(db, task_id, None, "merged", "info",
+                        f"{name[0]} merged into {into} ({how})",
+                        {"into": into, "tip": tip, "how": how})
+
     def set_git_stat(self, task_id: int, stat: dict[str, Any]) -> None:
         with self.write() as db:
             db.execute("UPDATE tasks SET git_stat = ? WHERE id = ?", (json.dumps(stat), task_id))
@@ -148,16 +161,19 @@ class Store:
 
     def add_session(self, task_id: int, session_id: str, argv: list[str],
                     agent: str | None = None, prompt: str | None = None,
-                    resumes: str | None = None, start: str | None = None) -> None:
+                    resumes: str | None = None, start: str | None = None,
+                    records: dict[str, Any] | None = None) -> None:
         """A new session of `agent` in the task. `start`: the reason to feed the task the
-        lifecycle input `start` in the same transaction (an ended task runs again)."""
+        lifecycle input `start` in the same transaction (an ended task runs again).
+        `records`: where the session's agent keeps the records the daemon reads
+        (integration, agent, roots; daemon/records.py), or None."""
         with self.write() as db:
             seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM sessions WHERE task_id = ?",
                              (task_id,)).fetchone()[0] + 1
             db.execute("INSERT INTO sessions (id, task_id, seq, argv, started_at, agent, "
-                       "prompt, resumes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       "prompt, resumes, records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (session_id, task_id, seq, json.dumps(argv), time.time(), agent,
-                        prompt, resumes))
+                        prompt, resumes, json.dumps(records) if records else None))
             if start is not None:
                 self._event(db, task_id, session_id, "session_added", "info", start,
                             {"agent": agent, "resumes": resumes})
@@ -265,6 +281,58 @@ class Store:
         with self.write() as db:
             db.execute("UPDATE sessions SET settled = 1 WHERE id = ?", (session_id,))
 
+    # -- artifacts -----------------------------------------------------------------------
+
+    ARTIFACT_COLUMNS = ("id, task_id, session_id, ts, kind, path, description, data, stored, "
+                        "size, sha256, mime")
+
+    def add_artifacts(self, task_id: int, session_id: str | None,
+                      records: list[dict[str, Any]], attention: str) -> list[int]:
+        """Record artifacts agentd keeps (captured or registered), each with its `artifact`
+        event, in one transaction. Returns their ids."""
+        now = time.time()
+        ids = []
+        with self.write() as db:
+            for r in records:
+                art_id = db.execute(
+                    "INSERT INTO artifacts (task_id, session_id, ts, kind, path, description, "
+                    "data, stored, size, sha256, mime) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (task_id, session_id, now, r["kind"], r["path"], r["description"],
+                     json.dumps(r["data"]), r["stored"], r["size"], r["sha256"],
+                     r["mime"])).lastrowid
+                assert art_id is not None
+                ids.append(art_id)
+                data = {"id": art_id, "type": r["kind"], "path": r["path"],
+                        "stored": r["stored"], "size": r["size"], "sha256": r["sha256"],
+                        "mime": r["mime"]}
+                if "tests" in r["data"]:
+                    data["tests"] = r["data"]["tests"]
+                self._event(db, task_id, session_id, "artifact", attention,
+                            r["description"], data)
+        return ids
+
+    def artifacts(self, task_id: int) -> list[dict[str, Any]]:
+        return [self._artifact_row(r) for r in self.db.execute(
+            f"SELECT {self.ARTIFACT_COLUMNS} FROM artifacts WHERE task_id = ? ORDER BY id",
+            (task_id,))]
+
+    def artifact(self, task_id: int, artifact_id: int) -> dict[str, Any] | None:
+        row = self.db.execute(f"SELECT {self.ARTIFACT_COLUMNS} FROM artifacts "
+                              "WHERE task_id = ? AND id = ?", (task_id, artifact_id)).fetchone()
+        return self._artifact_row(row) if row else None
+
+    def latest_artifact(self, task_id: int, kind: str) -> dict[str, Any] | None:
+        row = self.db.execute(f"SELECT {self.ARTIFACT_COLUMNS} FROM artifacts "
+                              "WHERE task_id = ? AND kind = ? ORDER BY id DESC LIMIT 1",
+                              (task_id, kind)).fetchone()
+        return self._artifact_row(row) if row else None
+
+    @staticmethod
+    def _artifact_row(row: sqlite3.Row) -> dict[str, Any]:
+        d = dict(row)
+        d["data"] = json.loads(d["data"] or "{}")
+        return d
+
     # -- events --------------------------------------------------------------------------
 
     def add_event(self, task_id: int | None, session_id: str | None, kind: str,
@@ -306,43 +374,39 @@ class Store:
             db.executemany("INSERT INTO events (task_id, session_id, ts, kind, attention, "
                            "summary, data) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             last = db.execute("SELECT last_insert_rowid()").fetchone()[0]
-            row = db.execute("SELECT status, attention, blocked_source FROM tasks WHERE id = ?",
-                             (task_id,)).fetchone()
+            row = db.execute("SELECT status, attention, blocked_source, prompt FROM tasks "
+                             "WHERE id = ?", (task_id,)).fetchone()
             fx = effects.plan(effects.TaskState(row[0], row[1], row[2]), events)
-            self._execute(db, task_id, session_id, fx, now)
+            self._execute(db, task_id, session_id, fx, now, row[3])
         return last - len(events) + 1, last
 
     def _execute(self, db: sqlite3.Connection, task_id: int, session_id: str,
-                 fx: effects.Effects, now: float) -> None:
+                 fx: effects.Effects, now: float, prompt: str = "") -> None:
         if fx.attention:
             db.execute("UPDATE tasks SET attention = ?, attention_summary = ? WHERE id = ?",
                        (*fx.attention, task_id))
         if fx.thread:
-            db.executemany("INSERT INTO thread_entries (task_id, session_id, ts, role, kind, "
-                           "content) VALUES (?, ?, ?, ?, ?, ?)",
-                           [(task_id, session_id, ts or now, role, kind, content)
-                            for ts, role, kind, content in fx.thread])
+            # An agent telling its prompt back is the prompt entry the thread starts with.
+            self._upsert_entries(db, task_id, session_id, (
+                Entry(f"prompt:{session_id}", ts, role, "prompt", content)
+                if role == "user" and prompt and content.get("text") == prompt else
+                Entry(None, ts, role, kind, content) for ts, role, kind, content in fx.thread),
+                now)
         if fx.usage:
-            db.executemany(
-                "INSERT INTO usage (task_id, session_id, ts, model, tokens_in, tokens_out, "
-                "cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(task_id, session_id, ts or now, d.get("model"), d.get("tokens_in", 0),
-                  d.get("tokens_out", 0), d.get("cost_usd")) for ts, d in fx.usage])
-            data = [d for _, d in fx.usage]
-            db.execute(
-                "UPDATE tasks SET tokens_in = COALESCE(tokens_in, 0) + ?, "
-                "tokens_out = COALESCE(tokens_out, 0) + ?, "
-                "cost_usd = CASE WHEN ? THEN COALESCE(cost_usd, 0) + ? ELSE cost_usd END "
-                "WHERE id = ?",
-                (sum(d.get("tokens_in", 0) for d in data),
-                 sum(d.get("tokens_out", 0) for d in data),
-                 any("cost_usd" in d for d in data),
-                 sum(d.get("cost_usd", 0) for d in data), task_id))
+            for ts, d in fx.usage:
+                call = Call(None, ts or now, d.get("model"), d.get("tokens_in", 0),
+                            d.get("tokens_out", 0), d.get("cache_read_tokens", 0),
+                            d.get("cache_write_tokens", 0))
+                # An agent that reports its own cost is taken at its word.
+                cost = (float(d["cost_usd"]), "agent") if "cost_usd" in d else None
+                self._upsert_call(db, task_id, session_id, None, "event", call, cost)
+            self._totals(db, task_id)
         if fx.artifacts:
             db.executemany(
-                "INSERT INTO artifacts (task_id, session_id, ts, kind, path, description, data) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(task_id, session_id, ts or now, *rest) for ts, *rest in fx.artifacts])
+                "INSERT INTO artifacts (task_id, session_id, ts, kind, path, description, data, "
+                "stored, size, sha256, mime) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(task_id, session_id, a.ts or now, a.kind, a.path, a.description, a.data,
+                  a.stored, a.size, a.sha256, a.mime) for a in fx.artifacts])
         for tr in fx.transitions:
             self._apply(db, task_id, tr.input, tr.reason, session_id, None, "info",
                         tr.evidence)
