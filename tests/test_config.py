@@ -261,3 +261,16 @@ def test_error_line_for_dotted_and_inline_tables(tmp_path: Path, text: str) -> N
 def test_negative_kill_grace_is_rejected(tmp_path: Path) -> None:
     path, message = error_of(tmp_path, "kill_grace_seconds = -1\n")
     assert message.startswith(f"{path}:1: kill_grace_seconds: "), message
+
+
+def test_tui_settings_defaults_values_and_errors(tmp_path: Path) -> None:
+    cfg = config.load(tmp_path / "config.toml")
+    assert (cfg.tui_bell, cfg.scrollback_lines) == (True, 10_000)
+    cfg = config.load(write(tmp_path, "tui_bell = false\nscrollback_lines = 500\n"))
+    assert (cfg.tui_bell, cfg.scrollback_lines) == (False, 500)
+    path, msg = error_of(tmp_path, 'tui_bell = "no"\n')
+    assert msg == f"{path}:1: tui_bell: must be true or false"
+    path, msg = error_of(tmp_path, "scrollback_lines = true\n")
+    assert msg == f"{path}:1: scrollback_lines: must be an integer"
+    path, msg = error_of(tmp_path, "\nscrollback_lines = -1\n")
+    assert msg == f"{path}:2: scrollback_lines: must be from 0 to 1000000"

@@ -9,6 +9,7 @@ file's size (every POLL seconds) and notices a rotation by its inode changing.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -115,15 +116,19 @@ class LogReader:
 
 
 async def read_log(peer: Any, session_id: str, path: Path, ended: Callable[[], bool],
-                   follow: bool) -> dict[str, Any]:
+                   follow: bool, size: tuple[int, int] = (80, 24)) -> dict[str, Any]:
     """The reply of `read_log`; with `follow`, the stream goes on in a task of the peer's
-    after the reply."""
+    after the reply. A `log_size` push comes first: the terminal size the session started
+    at, so a client can replay the bytes through an emulator (agentd.plaintext)."""
+    cols, rows = size
+    peer.send(Push("log_size", {"cols": cols, "rows": rows}))
     reader = LogReader(peer, path)
     if not follow:
         live = await reader.history()
         if live is not None:
             live.close()
-        return {"session": session_id, "bytes": reader.sent, "ended": ended()}
+        return {"session": session_id, "bytes": reader.sent, "ended": ended(),
+                "cols": cols, "rows": rows}
 
     async def stream() -> None:
         await reader.follow(await reader.history(), ended)
@@ -131,4 +136,14 @@ async def read_log(peer: Any, session_id: str, path: Path, ended: Callable[[], b
     task = asyncio.create_task(stream())
     peer.tasks.add(task)
     task.add_done_callback(peer.tasks.discard)
-    return {"following": True, "session": session_id, "ended": ended()}
+    return {"following": True, "session": session_id, "ended": ended(), "cols": cols,
+            "rows": rows}
+
+
+def session_size(spec: Path) -> tuple[int, int]:
+    """The size a session started at, from its worker spec (80×24 when it is gone)."""
+    try:
+        data = json.loads(spec.read_text(encoding="utf-8"))
+        return int(data["cols"]), int(data["rows"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 80, 24

@@ -117,6 +117,8 @@ DAEMON: dict[str, dict[str, Param]] = {
                            exit_code=Param("int", lo=-(1 << 31), hi=1 << 31),
                            reason=Param("str", "exited"), failed_to_start=Param("bool", False)),
     "read_log": _req(name=_name(), follow=Param("bool", False)),
+    "list_agents": {},
+    "client_settings": {},
 }
 
 WORKER: dict[str, dict[str, Param]] = {
