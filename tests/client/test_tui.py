@@ -116,7 +116,7 @@ def test_filter_status_keys_and_groups(env: Env, repo: Path, tmp_path: Path) -> 
         await until(pilot, lambda: {"alpha", "beta", "gamma"} <= set(listed(app))
                     and app.tasks["beta"].status == "completed", "three tasks")
         # Two repositories: a line for each.
-        assert f"[{repo.name}]" in listed(app) and "[other-repo]" in listed(app)
+        assert f"[{repo.name} (2)]" in listed(app) and "[other-repo (1)]" in listed(app)
         await pilot.press("slash", *"parser")
         await until(pilot, lambda: listed(app) == ["alpha"], "the filter by prompt")
         await pilot.press("escape")
@@ -125,7 +125,7 @@ def test_filter_status_keys_and_groups(env: Env, repo: Path, tmp_path: Path) -> 
         await until(pilot, lambda: listed(app) == ["beta"], "ended tasks only")
         await pilot.press("3")
         await until(pilot, lambda: set(listed(app)) == {
-            "alpha", "gamma", f"[{repo.name}]", "[other-repo]"}, "active tasks only")
+            "alpha", "gamma", f"[{repo.name} (1)]", "[other-repo (1)]"}, "active tasks only")
         await pilot.press("1")
 
     run_app(env, body)

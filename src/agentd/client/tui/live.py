@@ -6,9 +6,12 @@ read-only attach is recorded as a `watching` event only)."""
 
 from __future__ import annotations
 
+import codecs
 import collections
+import select
 import socket
 import threading
+import time
 
 import avt
 
@@ -23,6 +26,8 @@ if TYPE_CHECKING:
 
     from agentd.client.api import AgentdClient
     from agentd.protocol.connection import Connection
+
+PAINT_EVERY = 0.25  # a chatty session repaints the preview at most 4 times a second
 
 # One line of the screen: runs of (text, pen key); the widget maps pen keys to styles.
 Run = tuple[str, "Any"]
@@ -103,13 +108,24 @@ class LiveScreen:
             info = conn.request("attach", {"mode": "read-only"})
             cols, rows = int(info.get("cols") or 80), int(info.get("rows") or 24)
             vt = avt.Vt(cols, rows, scrollback_limit=0)
+            decoder = codecs.getincrementaldecoder("utf-8")("replace")
             with self.lock:
                 # The log's last screen is what the snapshot repaints: keep what scrolled.
                 self.scrollback.extend(history[:max(0, len(history) - rows)])
                 self.size = (cols, rows)
                 self.status = "live (read-only)"
             self._paint(vt, None)
+            dirty: set[int] = set()
+            painted = 0.0
             while not self.stopped:
+                if dirty:  # paint at most every PAINT_EVERY, and once output pauses
+                    wait = painted + PAINT_EVERY - time.monotonic()
+                    if wait <= 0 or not (conn.pending() or select.select(
+                            [conn.sock], [], [], wait)[0]):
+                        self._paint(vt, dirty)
+                        dirty = set()
+                        painted = time.monotonic()
+                        continue
                 msg = conn.recv()
                 if isinstance(msg, Output):
                     chunks = [msg.data]
@@ -117,19 +133,21 @@ class LiveScreen:
                         more = conn.recv()
                         assert isinstance(more, Output)
                         chunks.append(more.data)
-                    changed, scrolled = vt.feed_str(
-                        b"".join(chunks).decode("utf-8", "replace"))
-                    with self.lock:
-                        self.scrollback.extend(clean(line.text.rstrip()) for line in scrolled)
-                    self._paint(vt, changed)
+                    changed, scrolled = vt.feed_str(decoder.decode(b"".join(chunks)))
+                    dirty.update(changed)
+                    if scrolled:
+                        with self.lock:
+                            self.scrollback.extend(clean(line.text.rstrip())
+                                                   for line in scrolled)
                 elif isinstance(msg, Push) and msg.name in ("exited", "detached"):
+                    self._paint(vt, dirty)
                     with self.lock:
                         self.ended = msg.name == "exited"
                         self.status = clean(str(msg.data.get("reason") or msg.name))
                     self.on_change()
                     return
 
-    def _paint(self, vt: Any, changed: list[int] | None) -> None:
+    def _paint(self, vt: Any, changed: set[int] | None) -> None:
         view = vt.view()
         c = vt.cursor
         with self.lock:

@@ -11,8 +11,9 @@ from textual.widgets import Static
 
 KEYS = (
     ("Enter", "attach in place: the app steps aside, Ctrl-] brings it back"),
-    ("↑ ↓ j k", "move the selection (g / G: first / last)"),
-    ("Tab", "focus the preview: ↑ ↓ PgUp PgDn scroll its scrollback (the wheel too)"),
+    ("↑ ↓", "move the selection (g / G or Home / End: first / last)"),
+    ("Tab", "focus the preview: ↑ ↓ PgUp PgDn scroll its scrollback"),
+    ("wheel", "scroll the list or the preview under the mouse; click selects"),
     ("/", "filter by name, prompt or summary (Esc clears)"),
     ("1 2 3 4", "show all tasks / those needing you / active / ended"),
     ("n", "new task"),

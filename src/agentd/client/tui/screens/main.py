@@ -61,11 +61,11 @@ class MainScreen(Screen[None]):
     MainScreen #filter.shown { display: block; }
     MainScreen #panes { height: 1fr; }
     MainScreen #panes.wide { layout: horizontal; }
-    MainScreen #panes.wide TaskList { width: 1fr; }
-    MainScreen #panes.wide Preview { width: 1fr; }
+    MainScreen #panes.wide TaskList { width: 3fr; }
+    MainScreen #panes.wide Preview { width: 2fr; }
     MainScreen #panes.stacked { layout: vertical; }
-    MainScreen #panes.stacked TaskList { height: 2fr; }
-    MainScreen #panes.stacked Preview { height: 3fr; }
+    MainScreen #panes.stacked TaskList { height: 1fr; }
+    MainScreen #panes.stacked Preview { height: 1fr; }
     MainScreen #panes.list-only Preview { display: none; }
     """
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from agentd.protocol.views import TaskView
 
+COMPACT = 64  # narrower than this: AGENT, TOKENS and COST are left out
 HEADER = ("", "NAME", "AGENT", "STATUS", "ELAPSED", "TOKENS", "COST")
 STYLES = {"running": Style(color="green"), "blocked": Style(color="yellow"),
           "completed": Style(color="green", dim=True), "failed": Style(color="red"),
@@ -59,7 +60,7 @@ class TaskList(ScrollView, can_focus=True):
         rows: list[tuple[str, TaskView | str]] = []
         for repo, tasks in groups:
             if repo is not None:
-                rows.append(("group", repo))
+                rows.append(("group", f"{repo} ({len(tasks)})"))
             rows += [("task", t) for t in tasks]
         self.rows, self.now = rows, now
         cells = [model.cells(t, now) for kind, t in rows if kind == "task"]  # type: ignore[arg-type]
@@ -152,7 +153,9 @@ class TaskList(ScrollView, can_focus=True):
         kind, item = self.rows[row]
         if kind == "group":
             style = base + self.get_component_rich_style("task-list--group")
-            return Strip([Segment(f"{item}", style)]).crop_extend(0, width, base)
+            label = f"── {item} "
+            return Strip([Segment(label + "─" * max(0, width - len(label)), style)]
+                         ).crop_extend(0, width, base)
         task: TaskView = item  # type: ignore[assignment]
         style = base
         if row == self.cursor:
@@ -164,7 +167,11 @@ class TaskList(ScrollView, can_focus=True):
               summary: str) -> Strip:
         w = self.widths
         segs = []
+        # Narrow: NAME, STATUS and ELAPSED only (the summary still follows).
+        hidden = (2, 5, 6) if self.size.width < COMPACT else ()
         for i, text in enumerate(cells):
+            if i in hidden:
+                continue
             text = text[:w[i]] if i in (1, 2) else text
             cell = text.rjust(w[i]) if i >= 4 else text.ljust(w[i])
             s = style
