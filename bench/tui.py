@@ -93,7 +93,7 @@ def run(ctx: h.Context) -> list[h.Row]:
                 before = reader.count
                 t = time.perf_counter()
                 pty.write(b"\x1b[B")
-                h.wait_for(lambda before=before: reader.count > before, 10, "a repaint",
+                h.wait_for(lambda r=reader, n=before: r.count > n, 10, "a repaint",
                            interval=0.0005)
                 keys.append((reader.last - t) * 1000)
                 time.sleep(0.05)

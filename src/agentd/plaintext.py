@@ -29,11 +29,14 @@ if TYPE_CHECKING:
 _ALT = re.compile(r"\x1b\[\?((?:\d+;)*(?:1049|1047|47)(?:;\d+)*)([hl])")
 # An escape sequence cut at the end of a block: held back until the next one completes it.
 _PARTIAL = re.compile(r"\x1b(?:\[[\d;?]*)?$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 but tab and newline, DEL, C1, and the bidirectional overrides (agentd.text).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                      "\u2066-\u2069]")
 
 
 def clean(text: str) -> str:
-    """Untrusted text made safe to show: control characters (ESC, C1, BEL, …) removed."""
+    """Untrusted text made safe to show: control characters (ESC, C1, BEL, …) and bidi
+    overrides removed (newlines and tabs kept)."""
     return _CONTROL.sub("", text)
 
 

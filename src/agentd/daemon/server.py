@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import traceback
+from typing import Any
 
 from agentd.daemon.handlers import Handlers
 from agentd.errors import AgentdError
@@ -49,13 +50,25 @@ class Server:
         self.handlers = handlers
         self.log = log
         self.peers: set[Peer] = set()
+        self.stopping = False
+        self.inflight = 0  # requests being handled
+        self.idle = asyncio.Event()
+        self.idle.set()
 
     async def serve(self, sock: socket.socket) -> asyncio.Server:
         return await asyncio.start_unix_server(self.on_connect, sock=sock, limit=1 << 20)
 
-    async def shutdown(self, timeout: float) -> None:
-        """Let replies already written reach their clients (at most `timeout` seconds),
-        then close every connection."""
+    async def shutdown(self, timeout: float, requests_timeout: float) -> None:
+        """Refuse new requests, let those being handled finish (at most `requests_timeout`
+        seconds: an `agent run` creating its worktree is not cut in half), let replies
+        already written reach their clients (at most `timeout` seconds), then close every
+        connection."""
+        self.stopping = True
+        try:
+            await asyncio.wait_for(self.idle.wait(), requests_timeout)
+        except TimeoutError:
+            self.log("warning", "stopping with requests still being handled",
+                     count=self.inflight)
         peers = list(self.peers)
         if peers:
             await asyncio.wait([asyncio.ensure_future(p.drain()) for p in peers],
@@ -106,6 +119,20 @@ class Server:
         if handler is None or msg.name not in DAEMON:
             peer.send(Failure(msg.id, "protocol", f"unknown request {msg.name!r}"))
             return
+        if self.stopping:
+            peer.send(Failure(msg.id, "daemon", "agentd is stopping; run the command again "
+                                                "(it starts agentd anew)"))
+            return
+        self.inflight += 1
+        self.idle.clear()
+        try:
+            await self._handle(peer, msg, handler)
+        finally:
+            self.inflight -= 1
+            if not self.inflight:
+                self.idle.set()
+
+    async def _handle(self, peer: Peer, msg: Request, handler: Any) -> None:
         try:
             result = await handler(validate(DAEMON, msg.name, msg.params), peer)
         except AgentdError as e:
