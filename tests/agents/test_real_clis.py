@@ -54,6 +54,19 @@ def events(env: Env, name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in env.ok("events", name, "--json").out.splitlines()]
 
 
+def readable_logs(env: Env, name: str, phrases: list[str]) -> None:
+    """`agent logs` of a real full-screen agent reads as its screen did: words keep their
+    spaces (cursor movements become spaces), no escape sequence survives, and no line is
+    a run of redraws longer than the screen was wide."""
+    text = env.ok("logs", name).out
+    for phrase in phrases:
+        assert phrase in text, f"{phrase!r} not in the logs of {name}:\n{text[-3000:]}"
+    assert "\x1b" not in text
+    size = env.root / "sessions" / f"{env.task(name)['session']}.json"
+    cols = json.loads(size.read_text())["cols"]
+    assert max(len(line) for line in text.splitlines()) <= cols
+
+
 @pytest.fixture
 def anthropic() -> Iterator[FakeAnthropic]:
     api = FakeAnthropic(turns=[bash("touch hello.txt", "Create hello.txt"),
@@ -94,6 +107,8 @@ def test_claude_code_permission_prompt_blocks_then_turn_end(
     assert len(anthropic.main_requests) == 2
     # Isolation: Claude kept its config and transcript in the test's HOME.
     assert list((home / ".claude" / "projects").rglob("*.jsonl"))
+    readable_logs(env, "cc", ["Please create an empty file named hello.txt",
+                              "Created hello.txt."])
     env.ok("kill", "cc")
     env.wait_status("cc", "killed")
     assert git("status", "--porcelain", cwd=worktree) == "?? hello.txt"
@@ -134,5 +149,7 @@ def test_codex_approval_then_turn_complete(env: Env, repo: Path, clis: dict[str,
     assert results and results[-1]["data"]["content"] == "Created hello.txt."
     assert "running" in statuses(env, "cx")
     assert list((home / ".codex" / "sessions").rglob("*.jsonl"))  # Codex stayed in HOME
+    readable_logs(env, "cx", ["Please create an empty file named hello.txt",
+                              "Created hello.txt."])
     env.ok("kill", "cx")
     env.wait_status("cx", "killed")

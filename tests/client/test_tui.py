@@ -23,7 +23,7 @@ from agentd.client.tui.screens.new_task import NewTask
 from agentd.client.tui.screens.text_view import TextView
 from agentd.client.tui.widgets.preview import Preview
 from agentd.client.tui.widgets.task_list import TaskList
-from tests.helpers import AGENT, Env, scaled
+from tests.helpers import AGENT, Env, kill_pid, scaled
 
 SLOW_DEMO = f"""
 [agents.asker]
@@ -67,6 +67,20 @@ def listed(app: AgentApp) -> list[str]:
 
 def notes(app: AgentApp) -> list[str]:
     return [n.message for n in app._notifications]
+
+
+def test_list_agents_and_client_settings(env: Env) -> None:
+    env.write_config(env.root.joinpath("config.toml").read_text().replace(
+        'default_agent = "demo"', 'default_agent = "sleeper"\ntui_bell = false\n'
+        'scrollback_lines = 77'))
+    api = client(env)
+    env.ok("ls")
+    default, agents = api.list_agents()
+    assert default == "sleeper" and agents[0] == "sleeper"
+    assert agents[1:4] == ["quick", "fail", "true"]  # then the file's order, then built-ins
+    assert {"claude", "codex", "demo"} <= set(agents)
+    assert api.client_settings() == {"detach_key": "C-]", "tui_bell": False,
+                                     "scrollback_lines": 77}
 
 
 def test_created_elsewhere_blocks_rises_notifies_and_is_answered(env: Env, repo: Path) -> None:
@@ -254,6 +268,7 @@ def test_attach_in_place_and_back_in_a_real_terminal(env: Env, repo: Path,
     cmd = " ".join([*AGENT])
     tmux("-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", "120", "-y", "36",
          f"cd {repo} && exec {cmd}")
+    server = int(tmux("display-message", "-p", "-t", "t", "#{pid}").strip())
     try:
         wait_screen("echoer")
         wait_screen("NAME")
@@ -271,4 +286,4 @@ def test_attach_in_place_and_back_in_a_real_terminal(env: Env, repo: Path,
             assert time.monotonic() < deadline, "the app did not quit"
             time.sleep(0.1)
     finally:
-        subprocess.run(["tmux", "-S", sock, "kill-server"], env=tmux_env, timeout=20)
+        kill_pid(server)  # the private tmux server, and with it the app if still open

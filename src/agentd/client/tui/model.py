@@ -107,7 +107,7 @@ def usage(tasks: Iterable[TaskView]) -> dict[str, list[tuple[str, int, int, floa
             row[0] += t.tokens_in or 0
             row[1] += t.tokens_out or 0
             row[2] += t.cost_usd or 0.0
-    return {name: sorted(((k, int(v[0]), int(v[1]), float(v[2])) for k, v in rows.items()),
+    return {name: sorted(((k, int(v[0]), int(v[1]), round(v[2], 6)) for k, v in rows.items()),
                          key=lambda r: (-r[3], -(r[1] + r[2]), r[0]))
             for name, rows in tables.items()}
 
