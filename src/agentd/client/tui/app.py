@@ -172,9 +172,10 @@ class AgentApp(App[int]):
             self.preview_timer.stop()
         from agentd.client.tui.widgets.preview import Preview
 
-        if not self.is_screen_installed("main"):
+        previews = self.main.query(Preview) if self.is_screen_installed("main") else None
+        if not previews:
             return
-        preview = self.main.query_one(Preview)
+        preview = previews.first()
         self.preview_timer = self.set_timer(PREVIEW_DELAY, lambda: preview.show_task(name))
 
     def attach(self, name: str) -> None:

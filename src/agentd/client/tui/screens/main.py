@@ -86,6 +86,7 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(TaskList).focus()
         self.apply_layout(self.size.width, self.size.height)
+        self.show()
 
     def on_resize(self, event: events.Resize) -> None:
         self.apply_layout(event.size.width, event.size.height)
@@ -99,8 +100,11 @@ class MainScreen(Screen[None]):
     def show(self) -> None:
         """Repaint the list from the app's tasks, filter and clock."""
         app = self.agent_app
+        lists = self.query(TaskList)
+        if not lists:  # not composed yet: on_mount shows what has arrived by then
+            return
         groups = model.visible(app.tasks.values(), app.filter_text, app.status_filter)
-        self.query_one(TaskList).set_tasks(groups, app.clock())
+        lists.first().set_tasks(groups, app.clock())
         total = len(app.tasks)
         need = sum(1 for t in app.tasks.values() if model.summary(t) and t.attention == "action")
         line = Text(" agent ", style="bold reverse")
@@ -118,7 +122,8 @@ class MainScreen(Screen[None]):
         self.query_one("#status", Label).update(line)
 
     def tick(self) -> None:
-        self.query_one(TaskList).tick(self.agent_app.clock())
+        for tl in self.query(TaskList):
+            tl.tick(self.agent_app.clock())
 
     def on_task_selected(self, message: TaskSelected) -> None:
         self.agent_app.select(message.name)
