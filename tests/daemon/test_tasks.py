@@ -317,3 +317,16 @@ def test_daemon_stop_during_agent_run_finishes_the_run(env: Env, repo: Path, how
     t = env.task("racer")  # (a new daemon, after a stop)
     assert t["status"] == "running"
     assert (env.root / "worktrees" / "racer" / "README.md").exists()
+
+
+def test_the_agents_environment_is_not_kept_on_disk(env: Env, repo: Path) -> None:
+    """`agent run` hands the agent its whole environment (API keys among it): the worker
+    spec that carries it is gone once the worker has read it; nothing else keeps it."""
+    secret = "sk-test-" + "7" * 24
+    env.ok("run", "--agent", "sleeper", "--name", "secretive", cwd=repo,
+           env={"ANTHROPIC_API_KEY": secret})
+    sid = env.task("secretive")["session"]
+    assert not (env.root / "sessions" / f"{sid}.json").exists()
+    for path in env.root.rglob("*"):
+        if path.is_file() and not path.is_socket():
+            assert secret.encode() not in path.read_bytes(), path
