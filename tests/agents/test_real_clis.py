@@ -62,8 +62,9 @@ def readable_logs(env: Env, name: str, phrases: list[str]) -> None:
     for phrase in phrases:
         assert phrase in text, f"{phrase!r} not in the logs of {name}:\n{text[-3000:]}"
     assert "\x1b" not in text
-    size = env.root / "sessions" / f"{env.task(name)['session']}.json"
-    cols = json.loads(size.read_text())["cols"]
+    with env.db() as db:
+        cols = db.execute("SELECT cols FROM sessions WHERE id = ?",
+                          (env.task(name)["session"],)).fetchone()[0]
     assert max(len(line) for line in text.splitlines()) <= cols
 
 

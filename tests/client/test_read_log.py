@@ -3,7 +3,6 @@ daemon's (checked with strace where it is installed, and with `data_dir` elsewhe
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -53,12 +52,14 @@ def test_read_log_sends_the_log_then_the_reply(env: Env, repo: Path) -> None:
     env.wait_status("once", "failed")
     data, others = read_log(env, "once")
     assert data == env.log_of("once").read_bytes() and b"failing" in data
-    # First the size the session started at (from its worker spec), then the reply.
+    # First the size the session started at (recorded with it), then the reply.
     size, reply = others
-    spec = json.loads((env.root / "sessions" / f"{env.task('once')['session']}.json")
-                      .read_text())
+    with env.db() as db:
+        cols, rows = db.execute("SELECT cols, rows FROM sessions WHERE id = ?",
+                                (env.task("once")["session"],)).fetchone()
+    spec = {"cols": cols, "rows": rows}
     assert isinstance(size, Push) and size.name == "log_size"
-    assert size.data == {"cols": spec["cols"], "rows": spec["rows"]}
+    assert size.data == spec and cols > 0 and rows > 0
     assert isinstance(reply, Reply)
     assert reply.result == {"session": env.task("once")["session"], "bytes": len(data),
                             "ended": True, "cols": spec["cols"], "rows": spec["rows"]}

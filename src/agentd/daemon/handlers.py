@@ -210,8 +210,9 @@ class Handlers:
             row = self.store.session(sid)
             return row is None or row["ended_at"] is not None
 
+        size = (session.get("cols") or 80, session.get("rows") or 24)
         return await logs.read_log(peer, sid, self.paths.session_log(sid), ended, p["follow"],
-                                   logs.session_size(self.paths.session_spec(sid)))
+                                   size)
 
     async def h_list_agents(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
         """The agents in config order, the default first (for pickers)."""

@@ -9,7 +9,6 @@ file's size (every POLL seconds) and notices a rotation by its inode changing.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -139,11 +138,3 @@ async def read_log(peer: Any, session_id: str, path: Path, ended: Callable[[], b
     return {"following": True, "session": session_id, "ended": ended(), "cols": cols,
             "rows": rows}
 
-
-def session_size(spec: Path) -> tuple[int, int]:
-    """The size a session started at, from its worker spec (80×24 when it is gone)."""
-    try:
-        data = json.loads(spec.read_text(encoding="utf-8"))
-        return int(data["cols"]), int(data["rows"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return 80, 24

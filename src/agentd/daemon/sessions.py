@@ -62,7 +62,7 @@ class Sessions:
                "AGENTD_WORKSPACE": task["workspace"], "AGENTD_WORKTREE": task["worktree"],
                "AGENTD_BRANCH": task["branch"], "AGENTD_TASK": task["name"]}
         env.setdefault("TERM", "xterm-256color")
-        self.store.add_session(task["id"], sid, argv)
+        self.store.add_session(task["id"], sid, argv, (cols, rows))
         spec = WorkerSpec(
             session_id=sid, task=task["name"], argv=argv, env=env, cwd=task["worktree"],
             cols=cols, rows=rows, socket=str(self.paths.session_socket(sid)),

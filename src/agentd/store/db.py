@@ -144,13 +144,15 @@ class Store:
 
     # -- sessions ------------------------------------------------------------------------
 
-    def add_session(self, task_id: int, session_id: str, argv: list[str]) -> None:
+    def add_session(self, task_id: int, session_id: str, argv: list[str],
+                    size: tuple[int, int] | None = None) -> None:
+        cols, rows = size or (None, None)
         with self.write() as db:
             seq = db.execute("SELECT COUNT(*) FROM sessions WHERE task_id = ?",
                              (task_id,)).fetchone()[0] + 1
-            db.execute("INSERT INTO sessions (id, task_id, seq, argv, started_at) "
-                       "VALUES (?, ?, ?, ?, ?)",
-                       (session_id, task_id, seq, json.dumps(argv), time.time()))
+            db.execute("INSERT INTO sessions (id, task_id, seq, argv, started_at, cols, rows) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (session_id, task_id, seq, json.dumps(argv), time.time(), cols, rows))
 
     def session(self, session_id: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
