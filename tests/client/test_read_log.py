@@ -130,3 +130,24 @@ def test_agent_logs_never_opens_the_daemons_files(env: Env, repo: Path) -> None:
                    and "agentd.sock" not in line and root_check not in line]
         assert touched == [], touched
     wait_for(lambda: env.status("ticker") == "completed", 10, "ticker to complete")
+
+
+def test_tail_sends_only_the_last_bytes_across_rotations(env: Env, repo: Path) -> None:
+    env.write_config('log_max_bytes = 8192\nlog_keep = 3\n[agents.chatty]\ncommand = "sh"\n'
+                     'args = ["-c", "i=0; while [ $i -lt 2500 ]; do echo line $i; '
+                     'i=$((i+1)); done"]\nprompt = "none"\n')
+    env.ok("run", "--agent", "chatty", "--name", "chatty", cwd=repo)
+    env.wait_status("chatty", "completed")
+    whole = files_of(env.log_of("chatty"))
+    live = env.log_of("chatty").stat().st_size
+    for tail in (5, live, live + 100, 20_000, 10 ** 9):
+        with Connection.open(env.root / "agentd.sock", timeout=30) as conn:
+            req = conn.send_request("read_log", {"name": "chatty", "tail": tail})
+            data = bytearray()
+            while True:
+                msg = conn.recv()
+                if isinstance(msg, Output):
+                    data += msg.data
+                elif isinstance(msg, Reply) and msg.id == req:
+                    break
+        assert bytes(data) == whole[-tail:], tail

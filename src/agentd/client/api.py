@@ -190,14 +190,16 @@ class AgentdClient:
                 elif isinstance(msg, Failure):
                     raise from_wire(msg.code, msg.message)
 
-    def log_text(self, name: str, follow: bool = False) -> Iterator[str]:
+    def log_text(self, name: str, follow: bool = False, tail: int = 0) -> Iterator[str]:
         """The session's output as plain text, line by line (agentd.plaintext): lines as
-        they scroll off the session's screen, then its final screen."""
+        they scroll off the session's screen, then its final screen. `tail`: from the log's
+        last `tail` bytes only (its first line may then be cut)."""
         from agentd.plaintext import PlainText
 
         text = PlainText()
         with self.connect(None if follow else 60) as conn:
-            req = conn.send_request("read_log", {"name": name, "follow": follow})
+            req = conn.send_request("read_log", {"name": name, "follow": follow,
+                                                 "tail": tail})
             while True:
                 msg = conn.recv()
                 if isinstance(msg, Output):

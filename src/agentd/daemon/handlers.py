@@ -212,7 +212,7 @@ class Handlers:
 
         size = (session.get("cols") or 80, session.get("rows") or 24)
         return await logs.read_log(peer, sid, self.paths.session_log(sid), ended, p["follow"],
-                                   size)
+                                   size, p["tail"])
 
     async def h_list_agents(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
         """The agents in config order, the default first (for pickers)."""

@@ -116,7 +116,8 @@ DAEMON: dict[str, dict[str, Param]] = {
     "session_exited": _req(session=Param("str", required=True),
                            exit_code=Param("int", lo=-(1 << 31), hi=1 << 31),
                            reason=Param("str", "exited"), failed_to_start=Param("bool", False)),
-    "read_log": _req(name=_name(), follow=Param("bool", False)),
+    "read_log": _req(name=_name(), follow=Param("bool", False),
+                     tail=Param("int", 0, lo=0, hi=1 << 53)),
     "list_agents": {},
     "client_settings": {},
 }

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from agentd.client.api import AgentdClient
     from agentd.protocol.connection import Connection
 
+TAIL_MAX = 16 << 20
 PAINT_EVERY = 0.25  # a chatty session repaints the preview at most 4 times a second
 
 # One line of the screen: runs of (text, pen key); the widget maps pen keys to styles.
@@ -67,6 +68,8 @@ class LiveScreen:
         self.on_change = on_change
         self.conn: Connection | None = None
         self.stopped = False
+        # The history read for the scrollback: enough bytes for its lines, within reason.
+        self.tail = min(TAIL_MAX, max(64 * 1024, scrollback_lines * 256))
 
     def stop(self) -> None:
         """From any thread: end the watch (the thread's recv returns)."""
@@ -89,14 +92,14 @@ class LiveScreen:
     def _run(self) -> None:
         task, session = self.api.get_session(self.name)
         if session.ended:
-            lines = list(self.api.log_text(self.name))
+            lines = list(self.api.log_text(self.name, tail=self.tail))
             with self.lock:
                 self.scrollback.extend(lines)
                 self.ended = True
                 self.status = f"{task.status}: its output, as text"
             self.on_change()
             return
-        history = list(self.api.log_text(self.name))
+        history = list(self.api.log_text(self.name, tail=self.tail))
         _, session = self.api.attach_info(self.name, read_only=True)
         conn = self.api.open_session(session, timeout=10)
         conn.sock.settimeout(None)  # a quiet session is not a lost one
