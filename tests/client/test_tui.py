@@ -287,3 +287,10 @@ def test_attach_in_place_and_back_in_a_real_terminal(env: Env, repo: Path,
             time.sleep(0.1)
     finally:
         kill_pid(server)  # the private tmux server, and with it the app if still open
+
+
+def test_bare_agent_not_on_a_terminal_prints_the_help(env: Env) -> None:
+    r = env.ok()
+    assert r.out.startswith("usage: agent") and "the live view of every task" in r.out
+    r = env.agent("tui")
+    assert r.code == 2 and r.err.count("\n") == 1 and "needs a terminal" in r.err

@@ -19,6 +19,10 @@ def cmd_tui(a: Namespace, api: AgentdClient) -> int:
         raise UsageError("agent tui needs a terminal (stdin and stdout); "
                          "use 'agent ls' or 'agent events --follow' in scripts")
     api.hello()  # start the daemon, or fail with one line, before the screen changes
-    from agentd.client.tui import run
+    from agentd.client.tui.app import AgentApp
 
-    return run(api)
+    # Textual restores the terminal on exit, on Ctrl-C and on a crash (the traceback is
+    # printed after the restore).
+    app = AgentApp(api)
+    app.run()
+    return int(app.return_code or 0)
