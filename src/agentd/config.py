@@ -51,7 +51,9 @@ _TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "tui_bell": bool,
     "scrollback_lines": int,
     "agents": dict,
+    "prices": dict,
 }
+PRICE_KEYS = ("input", "output", "cache_read", "cache_write")  # USD per million tokens
 _AGENT_KEYS: dict[str, type | tuple[type, ...]] = {
     "command": str,
     "args": list,
@@ -81,6 +83,8 @@ class Config:
     kill_grace_seconds: float = 3.0
     tui_bell: bool = True
     scrollback_lines: int = 10_000
+    # model -> USD per million tokens by kind (docs/usage.md); wins over genai-prices
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def agent(self, name: str) -> AgentSpec:
         try:
@@ -186,6 +190,31 @@ def _unalias(path: Path, text: str, name: str, raw: dict[str, Any]) -> dict[str,
     return {**rest, "integration": HOOKS_ALIAS[raw["hooks"]]}
 
 
+def _prices(path: Path, text: str, raw: dict[str, Any]) -> dict[str, dict[str, float]]:
+    import math
+
+    out: dict[str, dict[str, float]] = {}
+    for model, rates in raw.items():
+        section = f'prices."{model}"'
+        if not isinstance(rates, dict):
+            raise _fail(path, text, "prices", f'"{model}"',
+                        'must be a table like [prices."MODEL"] with input and output')
+        for key, value in rates.items():
+            if key not in PRICE_KEYS:
+                raise _fail(path, text, section, key,
+                            f"unknown key (known keys: {', '.join(PRICE_KEYS)})")
+            if isinstance(value, bool) or not isinstance(value, int | float) or \
+                    not math.isfinite(value) or value < 0:
+                raise _fail(path, text, section, key,
+                            "must be a finite number ≥ 0 (USD per million tokens)")
+        for key in ("input", "output"):
+            if key not in rates:
+                raise _fail(path, text, section, key,
+                            "is required (USD per million tokens)")
+        out[model] = {k: float(v) for k, v in rates.items()}
+    return out
+
+
 def load(path: Path) -> Config:
     """Read and validate config.toml; a missing file means all defaults."""
     try:
@@ -237,4 +266,5 @@ def load(path: Path) -> Config:
         kill_grace_seconds=float(data.get("kill_grace_seconds", 3.0)),
         tui_bell=data.get("tui_bell", True),
         scrollback_lines=data.get("scrollback_lines", 10_000),
+        prices=_prices(path, text, data.get("prices", {})),
     )

@@ -40,6 +40,11 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("session_exited", {"session": "s", "exit_code": "0"}, "parameter 'exit_code' must be"),
     ("append_session_events", {"session": "s", "events": {"kind": "x"}},
      "parameter 'events' must be a list"),
+    ("start_session", {}, "start_session: parameter 'name' is required (a string)"),
+    ("start_session", {"name": "t", "resume": "yes"}, "parameter 'resume' must be true or"),
+    ("start_session", {"name": "t", "env": ["A=1"]}, "parameter 'env' must be an object"),
+    ("show_task", {"name": "t", "thread": 1001},
+     "show_task: parameter 'thread' must be an integer from 0 to 1000"),
 ]
 
 

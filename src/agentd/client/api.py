@@ -78,6 +78,24 @@ class AgentdClient:
             "prompt": prompt, "env": env, "cols": cols, "rows": rows})
         return TaskView.from_wire(task), task.get("start_error")
 
+    def start_session(self, name: str, prompt: list[str], env: dict[str, str], cols: int,
+                      rows: int, agent: str | None = None,
+                      resume: bool = False) -> tuple[TaskView, dict[str, Any]]:
+        """Another session in the task `name`: of `agent` (default: the task's), with
+        `resume` one continuing that agent's conversation. The task, and the reply's
+        `session_agent`, `resumed` (the session continued, or None) and `start_error`."""
+        reply: dict[str, Any] = self.call("start_session", {
+            "name": name, "agent": agent, "prompt": prompt, "resume": resume, "env": env,
+            "cols": cols, "rows": rows})
+        return TaskView.from_wire(reply), {k: reply.get(k) for k in (
+            "session_agent", "resumed", "start_error")}
+
+    def task_card(self, name: str, events: int = 10, thread: int = 10) -> dict[str, Any]:
+        """`show_task`: the task object with its sessions, last events and thread tail."""
+        card: dict[str, Any] = self.call("show_task", {"name": name, "events": events,
+                                                        "thread": thread})
+        return card
+
     def kill(self, name: str, rm: bool = False, force: bool = False) -> dict[str, Any]:
         result: dict[str, Any] = self.call("kill_session",
                                            {"name": name, "rm": rm, "force": force})
@@ -143,6 +161,30 @@ class AgentdClient:
                 msg = conn.recv()
                 if isinstance(msg, Push) and msg.name == "event":
                     yield EventView.from_wire(msg.data)
+
+    # -- usage and threads -----------------------------------------------------------------
+
+    def usage(self, name: str | None = None, by: str | None = None,
+              since: str | None = None) -> dict[str, Any]:
+        """Token and cost totals (usage_report), overall or grouped `by` task, agent,
+        model or day, of one task or all, since a date."""
+        result: dict[str, Any] = self.call("usage_report",
+                                           {"name": name, "by": by, "since": since})
+        return result
+
+    def thread(self, name: str) -> dict[str, Any]:
+        """A task's thread: entries in order, each tool call with its result."""
+        result: dict[str, Any] = self.call("get_thread", {"name": name})
+        return result
+
+    def follow_thread(self, name: str) -> Iterator[dict[str, Any]]:
+        """A task's thread entries as they are stored, until the daemon goes away."""
+        with self.connect(None) as conn:
+            conn.request("get_thread", {"name": name, "follow": True})
+            while True:
+                msg = conn.recv()
+                if isinstance(msg, Push) and msg.name == "thread_entry":
+                    yield msg.data
 
     # -- sessions --------------------------------------------------------------------------
 

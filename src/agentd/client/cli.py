@@ -69,9 +69,30 @@ COMMANDS: dict[str, Command] = {
             arg("--agent", help="agent from config (default: default_agent)"),
             arg("--base", help="branch or commit to start from (default: current branch)"),
             arg("--workspace", help="the repository (default: current directory)"),
+            arg("--task", metavar="NAME",
+                help="add a session to this existing task instead (a second agent, a "
+                     "reviewer: same worktree; not with --name, --base, --workspace)"),
             arg("--attach", action="store_true", help="attach right after starting"),
             JSON,
             arg("prompt", nargs="*", help="what the agent should do"))),
+    "resume": Command(
+        "resume", "cmd_resume",
+        "a new session of an ended task's agent, continuing its conversation",
+        epilog='example: agent resume fix-tests "now run the linter too"', args=(
+            arg("name", help="task name or session id"),
+            arg("--agent", help="whose conversation to continue when the task ran several "
+                                "agents (default: the task's agent)"),
+            arg("--attach", action="store_true", help="attach right after starting"),
+            JSON,
+            arg("prompt", nargs="*", help="the next message (default: none)"))),
+    "show": Command(
+        "show", "cmd_show", "a task's card: status, sessions, last events, thread",
+        epilog="example: agent show fix-tests --json", args=(
+            arg("name", help="task name or session id"),
+            arg("--events", type=int, default=10, metavar="N", help="last N events (10)"),
+            arg("--thread", type=int, default=10, metavar="N",
+                help="last N thread entries (10)"),
+            JSON)),
     "ls": Command(
         "ls", "cmd_ls", "list tasks, those needing you first", fast=True, args=(
             arg("--all", action="store_true", help="include tasks ended over 24h ago"),
@@ -141,6 +162,21 @@ COMMANDS: dict[str, Command] = {
         "tui", "cmd_tui", "the live view of every task (bare 'agent' on a terminal)",
         epilog="keys: Enter attach, n new, s send, k kill, d diff, ? help, q quit "
                "(docs/tui.md)"),
+    "usage": Command(
+        "usage", "cmd_usage", "tokens and cost: in total, or by task, agent, model or day",
+        epilog="examples: agent usage --by model\n"
+               "          agent usage fix-tests --since 2026-12-01 --json", args=(
+            arg("name", nargs="?", help="only this task"),
+            arg("--by", choices=("task", "agent", "model", "day"), help="one row per ..."),
+            arg("--since", metavar="DATE", help="YYYY-MM-DD or an ISO date and time"),
+            JSON)),
+    "thread": Command(
+        "usage", "cmd_thread", "a task's conversation: prompt, messages, tool calls, result",
+        epilog="example: agent thread fix-tests --follow", args=(
+            arg("name"),
+            arg("-f", "--follow", action="store_true", help="keep printing new entries"),
+            arg("--json", action="store_true",
+                help="JSON (with --follow: newline-delimited)"))),
 }
 
 

@@ -21,6 +21,7 @@ import sys
 import time
 import traceback
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from agentd.agents import integration
@@ -31,6 +32,7 @@ from agentd.paths import Paths
 from agentd.procs import identity, is_process, signal_group, terminate_group, wait_gone
 from agentd.protocol.connection import Connection
 from agentd.protocol.views import WorkerSpec
+from agentd.records import Entry
 from agentd.store.db import Store
 
 EndedHook = Callable[[dict[str, Any]], Awaitable[None]]
@@ -51,18 +53,46 @@ class Sessions:
     # -- start -------------------------------------------------------------------------
 
     async def start(self, task: dict[str, Any], agent: AgentSpec, prompt: str,
-                    env: dict[str, str], cols: int, rows: int) -> tuple[str, str | None]:
-        """Start a session; returns its id and, when the agent could not start, why."""
+                    env: dict[str, str], cols: int, rows: int,
+                    continues: dict[str, Any] | None = None,
+                    added: bool = False) -> tuple[str, str | None, bool]:
+        """Start a session; returns its id, why the agent could not start (or None), and
+        whether it continues the conversation of the session `continues` (the agent may
+        not be able to: then it is a fresh session with the prompt). `added`: a session
+        after the task's first (`start_session`), which runs an ended task again."""
         config = self.load_config()
         sid = secrets.token_hex(5)
-        argv, agent_env = integration(agent.integration).launch(
-            agent, prompt, lambda suffix: self.paths.session_file(sid, suffix))
+        it = integration(agent.integration)
+
+        def files(suffix: str) -> Path:
+            return self.paths.session_file(sid, suffix)
+
+        launched = None
+        if continues is not None:
+            launched = it.resume(agent, continues["agent_session_id"], prompt, files)
+        resumed = launched is not None
+        argv, agent_env = launched or it.launch(agent, prompt, files)
         env = {**env, **agent_env, **agent.env,
                "AGENTD_SESSION_ID": sid, "AGENTD_SOCKET": str(self.paths.socket),
                "AGENTD_WORKSPACE": task["workspace"], "AGENTD_WORKTREE": task["worktree"],
                "AGENTD_BRANCH": task["branch"], "AGENTD_TASK": task["name"]}
         env.setdefault("TERM", "xterm-256color")
-        self.store.add_session(task["id"], sid, argv, (cols, rows))
+        reader = integration(agent.integration).record_reader()
+        records = {"integration": agent.integration, "agent": agent.name,
+                   "roots": reader.roots(env)} if reader is not None else None
+        why = None
+        if added:
+            why = (f"{agent.name} session {sid} continues session {continues['id']}"
+                   if resumed and continues else
+                   f"{agent.name} cannot continue its conversation: session {sid} "
+                   "starts afresh" if continues else f"{agent.name} session {sid} added")
+        self.store.add_session(task["id"], sid, argv, agent.name, prompt,
+                               continues["id"] if resumed and continues else None, why,
+                               records, size=(cols, rows))
+        if reader is None and prompt:
+            # No records to read the thread from: it starts with the prompt.
+            self.store.add_thread_entry(task["id"], sid, Entry(
+                f"prompt:{sid}", None, "user", "prompt", {"text": prompt}))
         spec = WorkerSpec(
             session_id=sid, task=task["name"], argv=argv, env=env, cwd=task["worktree"],
             cols=cols, rows=rows, socket=str(self.paths.session_socket(sid)),
@@ -77,7 +107,7 @@ class Sessions:
                       f"install it or set [agents.{agent.name}] command in "
                       f"{self.paths.config}")
             await self.ended(sid, 127, reason)
-            return sid, reason
+            return sid, reason, resumed
         spec_path = self.paths.session_spec(sid)
         fd = os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -90,12 +120,12 @@ class Sessions:
             spec_path.unlink(missing_ok=True)
         if "error" in ready:
             await self.ended(sid, 127, str(ready["error"]))
-            return sid, str(ready["error"])
+            return sid, str(ready["error"]), resumed
         worker_pid, agent_pid = ready["worker_pid"], ready["agent_pid"]
         self.store.session_started(sid, worker_pid, agent_pid, identity(worker_pid),
                                    identity(agent_pid))
         self.watch(sid, worker_pid)
-        return sid, None
+        return sid, None, resumed
 
     def _spawn_worker(self, spec_path: os.PathLike[str]) -> dict[str, Any]:
         with open(self.paths.daemon_log, "ab") as errlog:

@@ -1,4 +1,5 @@
-"""Tasks: create (branch, worktree, first session), kill, remove, input and diff. Git and
+"""Tasks: create (branch, worktree, first session), more sessions (resume, another agent),
+kill, remove, input and diff. Git and
 process work runs in threads; every store call stays on the event loop's thread. Starting
 and stopping the sessions themselves is `daemon/sessions.py`."""
 
@@ -20,6 +21,7 @@ from agentd.jsonlog import JsonLog
 from agentd.keys import key_bytes
 from agentd.logfiles import log_files
 from agentd.paths import Paths
+from agentd.records import Entry
 from agentd.store.db import Store
 
 
@@ -80,11 +82,53 @@ class Tasks:
         except BaseException:
             await asyncio.to_thread(self._remove_checkout, repo, worktree, branch)
             raise
-        session, error = await self.sessions.start(task, agent, prompt, env, p["cols"],
-                                                   p["rows"])
+        session, error, _ = await self.sessions.start(task, agent, prompt, env, p["cols"],
+                                                      p["rows"])
         task = self.store.task_by_id(task["id"])
         task["session"] = session
         task["start_error"] = error
+        return task
+
+    # -- another session in a task ---------------------------------------------------------
+
+    async def start_session(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Params as `start_session` declares them: a session of `agent` (default: the
+        task's) in an existing task's worktree; with `resume`, one that continues that
+        agent's conversation of the task's ended session. Checked before anything is
+        created."""
+        task = self.store.find_task(p["name"])
+        name = task["name"]
+        # A session id names that session: its agent, and with `resume` its conversation.
+        named = self.store.session(p["name"]) if p["name"] != name else None
+        agent = self.load_config().agent(p["agent"] or (named or {}).get("agent")
+                                         or task["agent"])
+        if p["resume"] and task["status"] in lifecycle.ACTIVE:
+            raise Conflict(f"task {name} is still {task['status']}; attach to it (agent "
+                           f"attach {name}) or stop it first (agent kill {name})")
+        continues = None
+        if p["resume"]:
+            for s in self.store.sessions_of(task["id"]):
+                if s["lost"] and self.sessions.agent_survives(s):
+                    raise Conflict(f"the agent of {name}'s lost session {s['id']} still runs "
+                                   f"(pid {s['agent_pid']}); stop it first (agent kill "
+                                   f"{name})")
+            continues = named if named and named["agent"] == agent.name else \
+                self.store.conversation_of(task["id"], agent.name)
+            if continues is None:
+                raise Conflict(f"task {name} has no {agent.name} session to resume; add one "
+                               f"with 'agent run --task {name} --agent {agent.name} PROMPT'")
+        worktree = Path(task["worktree"])
+        if not worktree.is_dir():
+            raise Conflict(f"the worktree of {name} is gone ({worktree}); nothing to "
+                           f"{'resume' if p['resume'] else 'run'} in (remove the task with "
+                           f"'agent kill --rm {name}')")
+        raw = p["prompt"]
+        prompt = raw if isinstance(raw, str) else " ".join(raw)
+        session, error, resumed = await self.sessions.start(
+            task, agent, prompt, dict(p["env"]), p["cols"], p["rows"], continues, added=True)
+        task = self.store.task_by_id(task["id"])
+        task.update(session=session, start_error=error, session_agent=agent.name,
+                    resumed=continues["id"] if resumed and continues else None)
         return task
 
     @staticmethod
@@ -108,6 +152,15 @@ class Tasks:
 
     # -- stop and remove -------------------------------------------------------------------
 
+    def locate(self, ref: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The task a reference names and the session it means: a task name means its
+        latest session, a session id that session."""
+        task = self.store.find_task(ref)
+        session = self.session_of(task)
+        if ref != task["name"]:  # addressed by session id
+            session = self.store.session(ref) or session
+        return task, session
+
     def session_of(self, task: dict[str, Any]) -> dict[str, Any]:
         session = self.store.latest_session(task["id"])
         if session is None:
@@ -121,14 +174,19 @@ class Tasks:
         task = self.store.find_task(ref)
         config = self.load_config()
         result: dict[str, Any] = {"name": task["name"], "removed": False, "notes": []}
-        session = self.session_of(task)
-        stopped = task["status"] in lifecycle.ACTIVE or (
-            task["status"] == lifecycle.LOST and self.sessions.agent_survives(session))
+        # Every session still running (a task may run several), and any agent that
+        # outlived its worker (a lost session).
+        sessions = self.store.sessions_of(task["id"])
+        survivors = [s for s in sessions if s["lost"] and self.sessions.agent_survives(s)]
+        stopped = task["status"] in lifecycle.ACTIVE or (task["status"] == lifecycle.LOST
+                                                          and bool(survivors))
         if stopped:
             self.store.apply(task["id"], "kill", "stopped by the user", attention="notice")
             self.store.add_event(task["id"], None, "killed", "info",
                                  f"{task['name']} killed by the user", {})
-            await asyncio.to_thread(self.sessions.stop, session, config.kill_grace_seconds)
+            stop = [s for s in sessions if s["ended_at"] is None] + survivors
+            await asyncio.gather(*(asyncio.to_thread(self.sessions.stop, s,
+                                                     config.kill_grace_seconds) for s in stop))
             await self.sessions.settle_pending()
         if not remove:
             return result
@@ -174,11 +232,12 @@ class Tasks:
 
     async def send_input(self, ref: str, text: str, keys: list[str],
                          enter: bool) -> dict[str, Any]:
-        task = self.store.find_task(ref)
-        session = self.session_of(task)
+        task, session = self.locate(ref)
         if session["ended_at"] is not None:
             raise Conflict(f"task {task['name']} has ended ({task['status']}); nothing reads "
-                           "its input any more")
+                           "its input any more" if task["status"] in lifecycle.ENDED else
+                           f"session {session['id']} of {task['name']} has ended; nothing "
+                           "reads its input any more")
         for k in keys:
             key_bytes(k)  # reject unknown key names before anything is sent
         sent = await asyncio.to_thread(self.sessions.deliver, session["id"], text, keys, enter)
@@ -186,6 +245,10 @@ class Tasks:
         self.store.ack(task["id"], session["id"], "input_sent",
                        f"input sent to {task['name']}: {shown[:80]}",
                        {"text": text, "keys": keys, "enter": enter})
+        if not session.get("records") and (text or keys):
+            # An agent whose records the daemon reads has the input there already.
+            self.store.add_thread_entry(task["id"], session["id"], Entry(
+                None, None, "user", "input", {"text": text, "keys": keys}))
         # An answer: the agent takes it from here. If it still waits, its hooks or the
         # screen say so again.
         self.store.apply(task["id"], "resume", "input sent", evidence=lifecycle.USER)

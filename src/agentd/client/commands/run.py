@@ -6,6 +6,7 @@ import os
 import sys
 
 from agentd.client.commands import print_json
+from agentd.errors import UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -15,6 +16,14 @@ if TYPE_CHECKING:
 
 
 def cmd_run(a: Namespace, api: AgentdClient) -> int:
+    if a.task:
+        given = [f"--{k}" for k in ("name", "base", "workspace") if getattr(a, k)]
+        if given:
+            raise UsageError(f"--task adds a session to an existing task (its worktree, "
+                             f"branch and base); drop {', '.join(given)}")
+        from agentd.client.commands.resume import start
+
+        return start(a, api, a.task, a.agent, resume=False)
     try:
         size = os.get_terminal_size(sys.stdout.fileno())
     except (OSError, ValueError):

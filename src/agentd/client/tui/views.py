@@ -56,15 +56,28 @@ def _value(v: Any) -> str:
     return clean(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
 
 
+def _entry(e: dict[str, Any]) -> tuple[str, str, str]:
+    """(time, who, text) of one `get_thread` entry."""
+    kind, role = str(e.get("kind") or ""), str(e.get("role") or "")
+    if kind == "tool_call":
+        who, body = f"tool {e.get('tool') or ''}".strip(), _value(e.get("input") or "")
+        result = e.get("result")
+        if isinstance(result, dict):
+            body += "\n→ " + _value(result.get("output") or result.get("content") or "")
+    elif kind == "tool_result":
+        who, body = f"result {e.get('tool') or ''}".strip(), _value(e.get("output") or "")
+    else:
+        who = role or kind
+        body = _value(e.get("text") or e.get("content") or e.get("summary") or "")
+    return _value(e.get("ts") or "")[11:19], who, body
+
+
 def load_thread(api: AgentdClient, name: str) -> Text:
     """The daemon's thread (`get_thread`) when it serves one, else the thread events."""
     text = Text()
     try:
         entries = api.optional("get_thread", {"name": name}).get("entries") or []
-        rows = [(_value(e.get("ts", ""))[11:19], _value(e.get("role") or e.get("kind") or ""),
-                 _value(e.get("content") if e.get("content") is not None
-                        else e.get("text") or e.get("input") or e.get("output") or ""))
-                for e in entries]
+        rows = [_entry(e) for e in entries if isinstance(e, dict)]
         source = "thread"
     except NotAvailable:
         rows = model.thread_from_events(api.events(task=name))
@@ -97,22 +110,21 @@ def load_artifacts(api: AgentdClient, name: str) -> Text:
 def load_usage(api: AgentdClient) -> Text:
     """Cost and tokens by task, agent, model and day: from the daemon's usage report when
     it serves one, else summed from the task list."""
-    text = Text()
     try:
-        for by in ("task", "agent", "model", "day"):
-            report = api.optional("usage_report", {"by": by})
-            text.append(f"by {by}\n", style="bold underline")
-            text.append_text(_records(report.get("rows") or []))
-            text.append("\n")
-        return text
+        tables = {by: [(_value(r.get("key")), int(r.get("tokens_in") or 0),
+                        int(r.get("tokens_out") or 0), r.get("cost_usd"))
+                       for r in api.optional("usage_report", {"by": by}).get("rows") or []]
+                  for by in ("task", "agent", "model", "day")}
+        source = "the daemon's usage report"
     except NotAvailable:
-        pass
-    tables = model.usage(api.list_tasks(all=True))
+        tables = model.usage(api.list_tasks(all=True))
+        source = "the task list (this agentd serves no usage report yet)"
+    text = Text(f"from {source}\n\n", style="dim italic")
     for by, rows in tables.items():
         text.append(f"by {by}\n", style="bold underline")
         text.append(f"  {by.upper():<28} {'IN':>8} {'OUT':>8} {'COST':>9}\n", style="bold")
         for key, tin, tout, cost in rows:
-            text.append(f"  {key[:28]:<28} {count(tin):>8} {count(tout):>8} "
-                        f"{f'${cost:.2f}':>9}\n")
+            price = "-" if cost is None else f"${cost:.2f}"
+            text.append(f"  {key[:28]:<28} {count(tin):>8} {count(tout):>8} {price:>9}\n")
         text.append("\n")
     return text
