@@ -308,3 +308,29 @@ def test_tui_settings_defaults_values_and_errors(tmp_path: Path) -> None:
     assert msg == f"{path}:1: scrollback_lines: must be an integer"
     path, msg = error_of(tmp_path, "\nscrollback_lines = -1\n")
     assert msg == f"{path}:2: scrollback_lines: must be from 0 to 1000000"
+
+
+def test_setup_commands_per_repo_then_per_agent(tmp_path: Path) -> None:
+    repo = tmp_path / "web"
+    repo.mkdir()
+    cfg = config.load(write(tmp_path, f'[setup]\n"{repo}" = "npm ci"\n"/elsewhere" = "make"\n'
+                                      '[agents.x]\ncommand = "sh"\nsetup = "pip install -e ."\n'))
+    assert cfg.setup_commands(repo, cfg.agent("x")) == ["npm ci", "pip install -e ."]
+    assert cfg.setup_commands(tmp_path, cfg.agent("x")) == ["pip install -e ."]
+    assert cfg.setup_commands(tmp_path, cfg.agent("claude")) == []
+    assert config.load(write(tmp_path, "artifact_max_bytes = 5\n")).artifact_max_bytes == 5
+
+
+@pytest.mark.parametrize(("text", "what"), [
+    ('[setup]\n"relative/repo" = "npm ci"\n', "setup.relative/repo: must be the repository's "
+                                              "absolute path"),
+    ('[setup]\n"/r" = ""\n', "setup./r: must be a shell command"),
+    ('[setup]\n"/r" = 3\n', "setup./r: must be a shell command"),
+    ('[agents.x]\ncommand = "sh"\nsetup = " "\n', "agents.x.setup: must not be empty"),
+    ('[agents.x]\ncommand = "sh"\nsetup = ["a"]\n', "agents.x.setup: must be a string"),
+    ("artifact_max_bytes = 0\n", "artifact_max_bytes: must be from 1 to 1099511627776"),
+    ('setup = "npm ci"\n', "setup: must be a table"),
+])
+def test_bad_setup_and_artifact_settings(tmp_path: Path, text: str, what: str) -> None:
+    _, message = error_of(tmp_path, text)
+    assert what in message

@@ -91,7 +91,9 @@ def test_thread_usage_and_artifact_rows() -> None:
         (None, "user", "message"), (5.0, "tool", "tool_call"), (None, "assistant", "result")]
     assert fx.thread[1][3] == {"summary": "Bash: ls", "tool": "Bash", "args": "Bash: ls"}
     assert fx.usage == [(None, {"tokens_in": 10, "tokens_out": 2})]
-    assert fx.artifacts[0][:4] == (None, "report", "/tmp/r.txt", "report")
+    a = fx.artifacts[0]
+    assert (a.ts, a.kind, a.path, a.description, a.stored) == (
+        None, "report", "/tmp/r.txt", "report", None)
 
 
 def test_a_conversation_event_names_the_sessions_conversation_latest_wins() -> None:

@@ -32,6 +32,7 @@ class AgentSpec:
     busy_patterns: tuple[str, ...] = ()
     idle_seconds: float = 0.0
     integration: str = "generic"  # the module in agents/ that launches it and reads its hooks
+    setup: str | None = None  # a shell command run in a new worktree before the agent starts
 
 
 def builtin_agents() -> dict[str, dict[str, Any]]:
@@ -50,6 +51,8 @@ _TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "kill_grace_seconds": (int, float),
     "tui_bell": bool,
     "scrollback_lines": int,
+    "artifact_max_bytes": int,
+    "setup": dict,
     "agents": dict,
     "prices": dict,
 }
@@ -64,6 +67,7 @@ _AGENT_KEYS: dict[str, type | tuple[type, ...]] = {
     "idle_seconds": (int, float),
     "integration": str,
     "hooks": str,
+    "setup": str,
 }
 _TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a table",
                (int, float): "a number", bool: "true or false"}
@@ -83,6 +87,20 @@ class Config:
     kill_grace_seconds: float = 3.0
     tui_bell: bool = True
     scrollback_lines: int = 10_000
+    artifact_max_bytes: int = 100 * 1024 * 1024
+    setup: dict[str, str] = field(default_factory=dict)  # repo path -> shell command
+
+    def setup_commands(self, repo: Path, agent: AgentSpec) -> list[str]:
+        """The setup commands for a new worktree of `repo` run by `agent`: the repo's
+        first, then the agent's."""
+        commands = []
+        for key, command in self.setup.items():
+            if Path(key).expanduser().resolve() == repo.resolve():
+                commands.append(command)
+                break
+        if agent.setup:
+            commands.append(agent.setup)
+        return commands
     # model -> USD per million tokens by kind (docs/usage.md); wins over genai-prices
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
 
@@ -166,6 +184,8 @@ def _agent_spec(path: Path, text: str, name: str, raw: dict[str, Any]) -> AgentS
         raise bad("command", "is required and must not be empty")
     if not 0 <= raw.get("idle_seconds", 0) <= MAX_SECONDS:
         raise bad("idle_seconds", f"must be a number of seconds from 0 to {MAX_SECONDS}")
+    if "setup" in raw and not raw["setup"].strip():
+        raise bad("setup", "must not be empty (leave the key out for no setup)")
     return AgentSpec(
         name=name, command=raw["command"], args=tuple(raw.get("args", ())),
         prompt=raw.get("prompt", "arg"), env=dict(raw.get("env", {})),
@@ -173,6 +193,7 @@ def _agent_spec(path: Path, text: str, name: str, raw: dict[str, Any]) -> AgentS
         busy_patterns=tuple(raw.get("busy_patterns", ())),
         idle_seconds=float(raw.get("idle_seconds", 0)),
         integration=raw.get("integration", "generic"),
+        setup=raw.get("setup"),
     )
 
 
@@ -255,6 +276,16 @@ def load(path: Path) -> Config:
             raise _fail(path, text, "", "detach_key", str(e)) from None
     if not 0 <= data.get("scrollback_lines", 0) <= MAX_SCROLLBACK:
         raise _fail(path, text, "", "scrollback_lines", f"must be from 0 to {MAX_SCROLLBACK}")
+    setup = data.get("setup", {})
+    for repo, command in setup.items():
+        if not isinstance(command, str) or not command.strip():
+            raise _fail(path, text, "setup", repo, "must be a shell command (a non-empty "
+                        'string), e.g. "~/src/web" = "npm ci"')
+        if not (repo.startswith("/") or repo.startswith("~")):
+            raise _fail(path, text, "setup", repo, "must be the repository's absolute path "
+                        "(or one starting with ~)")
+    if "artifact_max_bytes" in data and not 1 <= data["artifact_max_bytes"] <= 1 << 40:
+        raise _fail(path, text, "", "artifact_max_bytes", f"must be from 1 to {1 << 40}")
     for key, low, high in (("log_max_bytes", 4096, 1 << 40), ("log_keep", 1, 100)):
         if key in data and not low <= data[key] <= high:
             raise _fail(path, text, "", key, f"must be from {low} to {high}")
@@ -266,5 +297,7 @@ def load(path: Path) -> Config:
         kill_grace_seconds=float(data.get("kill_grace_seconds", 3.0)),
         tui_bell=data.get("tui_bell", True),
         scrollback_lines=data.get("scrollback_lines", 10_000),
+        artifact_max_bytes=data.get("artifact_max_bytes", 100 * 1024 * 1024),
+        setup=dict(setup),
         prices=_prices(path, text, data.get("prices", {})),
     )

@@ -44,6 +44,23 @@ class Transition:
         return f"Transition({self.input!r}, {self.reason!r}, {self.evidence!r})"
 
 
+class ArtifactRow:
+    """An artifact an event records; a file the daemon copied carries `stored` and the rest
+    (daemon/artifacts.py fills them in before the batch is stored)."""
+
+    __slots__ = ("ts", "kind", "path", "description", "data", "stored", "size", "sha256",
+                 "mime")
+
+    def __init__(self, ts: float | None, data: dict[str, Any], summary: str) -> None:
+        self.ts = ts
+        self.kind = str(data.get("type", "file"))
+        self.path = data.get("path")
+        self.description = str(data.get("description", summary))
+        self.stored, self.size = data.get("stored"), data.get("size")
+        self.sha256, self.mime = data.get("sha256"), data.get("mime")
+        self.data = json.dumps({k: v for k, v in data.items() if k in ("tests",)})
+
+
 class Effects:
     __slots__ = ("attention", "transitions", "blocked_source", "thread", "usage", "artifacts",
                  "conversation")
@@ -55,7 +72,7 @@ class Effects:
         # ts, role, kind, content
         self.thread: list[tuple[float | None, str, str, dict[str, Any]]] = []
         self.usage: list[tuple[float | None, dict[str, Any]]] = []
-        self.artifacts: list[tuple[float | None, str, str | None, str, str]] = []
+        self.artifacts: list[ArtifactRow] = []
         self.conversation: str | None = None  # the agent's conversation id for the session
 
 
@@ -123,9 +140,7 @@ def plan(task: TaskState, events: list[AgentEvent]) -> Effects:
         elif e.kind == "conversation":
             fx.conversation = str(e.data["id"])  # the latest in the batch wins
         elif e.kind == "artifact":
-            fx.artifacts.append((e.ts, str(e.data.get("type", "file")), e.data.get("path"),
-                                 str(e.data.get("description", e.summary)),
-                                 json.dumps(e.data)))
+            fx.artifacts.append(ArtifactRow(e.ts, e.data, e.summary))
     if fx.transitions:
         fx.blocked_source = None  # the transitions carry it
     return fx

@@ -202,7 +202,7 @@ def test_views_diff_events_thread_usage_and_not_yet_available(env: Env, repo: Pa
         usage = await view("dollar_sign")
         assert "by agent" in usage and "asker" in usage and "$0.01" in usage
         artifacts = await view("a")
-        assert "not available yet" in artifacts or "none" in artifacts
+        assert "final patch against main" in artifacts and "commits" in artifacts
         await pilot.press("r")
         await until(pilot, lambda: any(n.startswith("resume:") for n in notes(app)),
                     "resume answered")

@@ -23,7 +23,7 @@ SCHEMA = {
         "base_commit", "branch", "worktree", "created_at", "ended_at", "exit_code",
         "attention", "attention_summary", "acked_event", "tokens_in", "tokens_out",
         "cost_usd", "git_stat", "blocked_source", "tokens_cache_read", "tokens_cache_write",
-        "unpriced_calls",
+        "unpriced_calls", "merged_at", "merged_into", "merged_tip", "merged_how",
     ],
     "sessions": [
         "id", "task_id", "seq", "argv", "worker_pid", "agent_pid", "started_at", "ended_at",
@@ -33,7 +33,8 @@ SCHEMA = {
     "events": ["id", "task_id", "session_id", "ts", "kind", "attention", "summary", "data"],
     "thread_entries": ["id", "task_id", "session_id", "ts", "role", "kind", "content",
                        "entry_key"],
-    "artifacts": ["id", "task_id", "session_id", "ts", "kind", "path", "description", "data"],
+    "artifacts": ["id", "task_id", "session_id", "ts", "kind", "path", "description", "data",
+                  "stored", "size", "sha256", "mime"],
     "usage": ["id", "task_id", "session_id", "ts", "model", "tokens_in", "tokens_out",
               "cost_usd", "cache_read", "cache_write", "call_key", "agent", "source",
               "price_source"],
@@ -90,8 +91,8 @@ def test_fresh_db_has_exactly_the_schema(store: Store) -> None:
     assert indexes_of(store.db) == INDEXES
     applied = [r[0] for r in store.db.execute("SELECT name FROM migrations ORDER BY rowid")]
     assert applied == ["m001_initial", "m002_lifecycle_columns", "m003_process_identity",
-                       "m004_session_agents", "m005_usage_records",
-                       "m006_session_size"]
+                       "m004_session_agents", "m005_usage_records", "m006_artifacts_and_merge",
+                       "m007_session_size"]
     assert [fn.__name__ for fn in migrations.MIGRATIONS] == applied
 
 

@@ -33,6 +33,7 @@ EXAMPLES = """examples:
   agent ls
   agent attach fix-tests        # Ctrl-] detaches
   agent diff fix-tests --stat
+  agent merge fix-tests --dry-run
   agent kill fix-tests          # agent kill --rm fix-tests also removes worktree + logs
 """
 
@@ -162,6 +163,42 @@ COMMANDS: dict[str, Command] = {
         "tui", "cmd_tui", "the live view of every task (bare 'agent' on a terminal)",
         epilog="keys: Enter attach, n new, s send, k kill, d diff, ? help, q quit "
                "(docs/tui.md)"),
+    "artifacts": Command(
+        "artifacts", "cmd_artifacts", "a task's artifacts: commits, final patch, files, "
+        "test results", epilog="example: agent artifacts fix-tests", args=(
+            arg("name"), JSON)),
+    "artifact": Command(
+        "artifacts", "cmd_artifact", "add, get or show one artifact",
+        epilog="examples: agent artifact add --kind test-results junit.xml   # in a session\n"
+               "          agent artifact add --task fix-tests report.md\n"
+               "          agent artifact get fix-tests 3 -o final.patch\n"
+               "          agent artifact show fix-tests 5", args=(
+            arg("action", choices=("add", "get", "show")),
+            arg("items", nargs="+", metavar="ARG", help="add: PATH...; get, show: NAME ID"),
+            arg("--kind", choices=("file", "test-results", "screenshot", "report"),
+                default="file", help="add: what the file is (default: file)"),
+            arg("--task", help="add: the task (default: this session's, AGENTD_SESSION_ID)"),
+            arg("--outside", action="store_true",
+                help="add: allow a file outside the task's worktree"),
+            arg("--description", help="add: a line saying what it is"),
+            arg("-o", "--output", metavar="PATH", help="get: write to PATH (default: stdout)"),
+            JSON)),
+    "merge": Command(
+        "merge", "cmd_merge", "merge a task's branch into its base in the workspace checkout",
+        epilog="examples: agent merge fix-tests --dry-run\n"
+               "          agent merge fix-tests --squash", args=(
+            arg("name"),
+            arg("--squash", action="store_true", help="one new commit instead of the branch"),
+            arg("--into", metavar="BRANCH", help="merge into BRANCH (default: the task's base)"),
+            arg("--dry-run", action="store_true",
+                help="say what would happen (fast-forward, merge, conflicts); change nothing"),
+            JSON)),
+    "apply": Command(
+        "merge", "cmd_apply", "apply a task's final patch to this checkout, uncommitted",
+        epilog="example: agent apply fix-tests && git diff", args=(
+            arg("name"),
+            arg("--workspace", help="the checkout (default: current directory)"),
+            JSON)),
     "usage": Command(
         "usage", "cmd_usage", "tokens and cost: in total, or by task, agent, model or day",
         epilog="examples: agent usage --by model\n"

@@ -94,7 +94,8 @@ def sort_tasks(tasks: list[TaskView]) -> list[TaskView]:
 def table(tasks: list[TaskView], colour: bool) -> str:
     rows = [("NAME", "AGENT", "STATUS", "ELAPSED", "TOKENS", "COST")]
     for t in tasks:
-        rows.append((t.name, t.agent, t.status, duration(t.elapsed_seconds), tokens(t),
+        status = t.status + (" (merged)" if t.merged_into else "")
+        rows.append((t.name, t.agent, status, duration(t.elapsed_seconds), tokens(t),
                      cost(t)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
@@ -113,3 +114,15 @@ def table(tasks: list[TaskView], colour: bool) -> str:
                                  colour)
         out.append(line)
     return "\n".join(out)
+
+
+def content(text: str, keep: str = "\n\t") -> str:
+    """A file's text from an agent, fit for a terminal: as `safe`, but the characters in
+    `keep` (newline and tab) pass."""
+    out, start = [], 0
+    for i, c in enumerate(text):
+        if c in keep:
+            out += [printable(text[start:i]), c]
+            start = i + 1
+    out.append(printable(text[start:]))
+    return "".join(out)

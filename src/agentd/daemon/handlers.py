@@ -17,15 +17,17 @@ from agentd import PROTOCOL_VERSION, __version__, lifecycle
 from agentd.attention import RANK
 from agentd.config import Config
 from agentd.daemon import logs
+from agentd.daemon.artifacts import Artifacts
 from agentd.daemon.hub import Hub
+from agentd.daemon.merge import Merges
 from agentd.daemon.records import RecordWatcher
 from agentd.daemon.sessions import Sessions
 from agentd.daemon.tasks import Tasks
 from agentd.daemon.threads import entry_view, note_tool, pair_tools, parse_since, usage_row
-from agentd.errors import TaskNotFound
+from agentd.errors import TaskNotFound, UsageError
 from agentd.paths import Paths
 from agentd.protocol.events import validate_batch
-from agentd.protocol.messages import Push
+from agentd.protocol.messages import Output, Push
 from agentd.protocol.views import (
     EventView,
     SessionRecord,
@@ -51,8 +53,10 @@ class Control:
 class Handlers:
     def __init__(self, paths: Paths, store: Store, tasks: Tasks, sessions: Sessions, hub: Hub,
                  load_config: Callable[[], Config], control: Control,
-                 records: RecordWatcher) -> None:
+                 records: RecordWatcher, artifacts: Artifacts, merges: Merges) -> None:
         self.paths = paths
+        self.artifacts = artifacts
+        self.merges = merges
         self.store = store
         self.tasks = tasks
         self.sessions = sessions
@@ -90,6 +94,8 @@ class Handlers:
         task = await self.tasks.create(p)
         view = TaskView.from_row(task, task["session"]).to_wire()
         view["start_error"] = task["start_error"]
+        view["setup"] = task["setup"]
+        view["included"] = task["included"]
         return view
 
     async def h_start_session(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
@@ -163,6 +169,8 @@ class Handlers:
             raise TaskNotFound(f"unknown session {p['session']!r}: 'session' must be the "
                                "AGENTD_SESSION_ID of a managed session")
         events = validate_batch(p["events"])
+        task = self.store.task_by_id(session["task_id"])
+        events = await self.artifacts.take_events(task, events)
         first, last = self.store.append_agent_events(session["task_id"], session["id"], events)
         if session["records"]:
             hinted = [str(e.data["transcript_path"]) for e in events
@@ -234,8 +242,46 @@ class Handlers:
     async def h_session_exited(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
         if self.store.session(p["session"]) is None:
             raise TaskNotFound(f"unknown session {p['session']!r}")
-        recorded = await self.sessions.ended(p["session"], p["exit_code"], p["reason"])
+        recorded = await self.sessions.ended(p["session"], p["exit_code"], p["reason"],
+                                             wait=False)
         return {"recorded": recorded}
+
+    # -- artifacts (docs/artifacts.md) -------------------------------------------------------
+
+    async def h_add_artifact(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        if not p["paths"] or not all(x.startswith("/") for x in p["paths"]):
+            raise UsageError("add_artifact: parameter 'paths' must be a non-empty list of "
+                             "absolute paths")
+        task = self.store.find_task(p["name"])
+        session = p["name"] if p["name"] != task["name"] else None
+        added = await self.artifacts.register(task, session, p["paths"], p["kind"],
+                                              p["description"], p["outside"])
+        return {"name": task["name"], "artifacts": added}
+
+    async def h_list_artifacts(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        task = self.store.find_task(p["name"])
+        return {"name": task["name"],
+                "artifacts": [self.artifacts.view(r) for r in self.store.artifacts(task["id"])]}
+
+    async def h_get_artifact(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        """The artifact's bytes as OUTPUT frames, then the reply (its listing entry)."""
+        task = self.store.find_task(p["name"])
+        row, path = self.artifacts.locate(task, p["id"])
+        with await asyncio.to_thread(path.open, "rb") as f:
+            sent = 0
+            while not peer.closed and (block := await asyncio.to_thread(f.read, 1 << 20)):
+                peer.send(Output(block))
+                sent += len(block)
+                await peer.drain()
+        return {**self.artifacts.view(row), "bytes": sent}
+
+    async def h_merge_task(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        return await self.merges.merge(p["name"], p["into"], p["squash"], p["dry_run"])
+
+    async def h_apply_patch(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        if not p["workspace"].startswith("/"):
+            raise UsageError("apply_patch: parameter 'workspace' must be an absolute path")
+        return await self.merges.apply(p["name"], p["workspace"])
 
     async def h_read_log(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
         """The session's raw log as OUTPUT frames, then the reply; with `follow`, the reply

@@ -22,8 +22,10 @@ from typing import Any
 
 from agentd import __version__, config
 from agentd.daemon import notify
+from agentd.daemon.artifacts import Artifacts
 from agentd.daemon.handlers import Control, Handlers
 from agentd.daemon.hub import Hub
+from agentd.daemon.merge import Merges
 from agentd.daemon.records import RecordWatcher
 from agentd.daemon.server import Server
 from agentd.daemon.sessions import Sessions
@@ -68,6 +70,9 @@ class Services:
         self.tasks = Tasks(paths, self.store, self.sessions, load_config, log)
         self.records = RecordWatcher(self.store, log)
         self.sessions.on_ended.append(self.session_ended)
+        self.artifacts = Artifacts(paths, self.store, load_config, log)
+        self.sessions.on_ended.append(self.artifacts.capture)
+        self.merges = Merges(self.store, self.artifacts, self.tasks.repo_locks)
 
     async def session_ended(self, session: dict[str, Any]) -> None:
         """The last of its records, and how it ended, join the task's thread."""
@@ -150,7 +155,8 @@ class Daemon:
         s = self.services
         control = Control(self.pid, self.started_at, self.request_stop)
         server = Server(Handlers(self.paths, s.store, s.tasks, s.sessions, s.hub,
-                                 self.load_config, control, s.records), self.log)
+                                 self.load_config, control, s.records, s.artifacts,
+                                 s.merges), self.log)
         assert self.sock is not None
         with captured_signals(self.request_stop):
             # asyncio closes the socket it serves on; hand it a duplicate so the original

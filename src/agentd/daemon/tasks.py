@@ -6,6 +6,7 @@ and stopping the sessions themselves is `daemon/sessions.py`."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 from collections import defaultdict
 from collections.abc import Callable
@@ -76,17 +77,26 @@ class Tasks:
                 raise Conflict(f"{worktree} already exists; choose another --name")
             await asyncio.to_thread(git.add_worktree, repo, worktree, branch, base_commit)
         try:
+            included = await asyncio.to_thread(self._copy_included, repo, worktree)
             task = self.store.insert_task(
                 name=name, agent=agent.name, prompt=prompt, workspace=str(repo), base=base,
                 base_commit=base_commit, branch=branch, worktree=str(worktree))
         except BaseException:
             await asyncio.to_thread(self._remove_checkout, repo, worktree, branch)
             raise
+        config = self.load_config()
+        setup = config.setup_commands(repo, agent)
+        if included:
+            self.store.add_event(task["id"], None, "worktree_ready", "info",
+                                 f"copied {len(included)} file(s) named in .worktreeinclude",
+                                 {"files": included[:100]})
         session, error, _ = await self.sessions.start(task, agent, prompt, env, p["cols"],
-                                                      p["rows"])
+                                                      p["rows"], setup=setup)
         task = self.store.task_by_id(task["id"])
         task["session"] = session
         task["start_error"] = error
+        task["setup"] = setup
+        task["included"] = included
         return task
 
     # -- another session in a task ---------------------------------------------------------
@@ -130,6 +140,38 @@ class Tasks:
         task.update(session=session, start_error=error, session_agent=agent.name,
                     resumed=continues["id"] if resumed and continues else None)
         return task
+
+    @staticmethod
+    def _copy_included(repo: Path, worktree: Path) -> list[str]:
+        """Copy into a new worktree the files of the checkout that `.worktreeinclude`
+        (gitignore syntax) names and git does not track. git lists only files inside the
+        repository; a symlink is copied as a symlink, and only when it points inside it."""
+        listing = repo / ".worktreeinclude"
+        if not listing.is_file():
+            return []
+        real_repo, real_tree = os.path.realpath(repo), os.path.realpath(worktree)
+        copied = []
+        for rel in git.matching_untracked(repo, listing):
+            src, dst = repo / rel, worktree / rel
+            if not _inside(os.path.realpath(src.parent), real_repo) or not _inside(
+                    os.path.realpath(dst.parent) if dst.parent.exists() else real_tree,
+                    real_tree) or os.path.lexists(dst):
+                continue
+            try:
+                if src.is_symlink():
+                    if not _inside(os.path.realpath(src), real_repo):
+                        continue
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    os.symlink(os.readlink(src), dst)
+                elif src.is_file():
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(src, dst)
+                else:
+                    continue
+            except OSError:
+                continue  # unreadable: the worktree is made without it
+            copied.append(rel)
+        return copied
 
     @staticmethod
     def _resolve_base(repo: Path, base: str | None) -> tuple[str, str]:
@@ -202,19 +244,21 @@ class Tasks:
         return result
 
     async def remove(self, task: dict[str, Any]) -> dict[str, Any]:
+        await self.sessions.settle_pending()  # a capture under way finishes first
+        task = self.store.task_by_id(task["id"])
         repo, worktree, branch = Path(task["workspace"]), Path(task["worktree"]), task["branch"]
-        notes = []
+        notes: list[str] = []
         async with self.repo_locks[str(repo)]:
             if repo.exists():
+                if (worktree / ".git").exists():
+                    notes += await asyncio.to_thread(self._keep_commits, repo, worktree,
+                                                     task["name"])
+                    notes += await asyncio.to_thread(self._ignored_note, worktree)
                 await asyncio.to_thread(git.remove_worktree, repo, worktree)
                 if await asyncio.to_thread(git.branch_exists, repo, branch):
-                    ahead = await asyncio.to_thread(git.commits_beyond, repo,
-                                                    task["base_commit"], branch)
-                    if ahead:
-                        notes.append(f"kept branch {branch}: {ahead} commit(s) not on "
-                                     f"{task['base']}")
-                    else:
-                        await asyncio.to_thread(git.delete_branch, repo, branch)
+                    note = await asyncio.to_thread(self._settle_branch, repo, task)
+                    if note:
+                        notes.append(note)
             if worktree.exists():
                 shutil.rmtree(worktree, ignore_errors=True)
         for s in self.store.session_ids(task["id"]):
@@ -227,6 +271,48 @@ class Tasks:
         self.store.add_event(None, None, "task_removed", "info", f"task {task['name']} removed",
                              {"task": task["name"], "notes": notes})
         return {"removed": True, "notes": notes}
+
+    @staticmethod
+    def _keep_commits(repo: Path, worktree: Path, name: str) -> list[str]:
+        """Commits only the worktree's HEAD or its reflog still reach (made on a detached
+        HEAD, or on a branch since deleted) get a ref under refs/agentd/<task>/ before the
+        worktree, and its reflog, go."""
+        kept: list[str] = []
+        for commit in git.reflog_commits(worktree):
+            n = git.unreachable_count(repo, commit)
+            if n:
+                ref = f"refs/agentd/{name}/{'head' if not kept else 'lost-' + commit[:12]}"
+                git.update_ref(repo, ref, commit)
+                kept.append(f"kept {n} commit(s) on no branch (e.g. made on a detached HEAD) "
+                            f"as {ref}: 'git log {ref}' in {repo} shows them")
+        return kept
+
+    @staticmethod
+    def _ignored_note(worktree: Path) -> list[str]:
+        ignored = git.ignored_files(worktree)
+        if not ignored:
+            return []
+        more = f" and {len(ignored) - 10} more" if len(ignored) > 10 else ""
+        return [f"deleted {len(ignored)} gitignored file(s) or folder(s) with the worktree: "
+                f"{', '.join(ignored[:10])}{more}"]
+
+    @staticmethod
+    def _settle_branch(repo: Path, task: dict[str, Any]) -> str | None:
+        """Delete the task's branch when nothing of it would be lost: no commits beyond its
+        base, or merged (its tip in the target, or the very tip that was squash-merged)."""
+        branch = task["branch"]
+        tip = git.resolve_commit(repo, f"refs/heads/{branch}")
+        ahead = git.commits_beyond(repo, task["base_commit"], branch)
+        if not ahead:
+            git.delete_branch(repo, branch)
+            return None
+        into = task["merged_into"]
+        if into and tip and (tip == task["merged_tip"] and task["merged_how"] == "squash"
+                             or git.resolve_commit(repo, f"refs/heads/{into}")
+                             and git.is_ancestor(repo, tip, f"refs/heads/{into}")):
+            git.delete_branch(repo, branch)
+            return f"deleted branch {branch} (merged into {into})"
+        return f"kept branch {branch}: {ahead} commit(s) not on {task['base']}"
 
     # -- input -----------------------------------------------------------------------------
 
@@ -269,3 +355,6 @@ class Tasks:
         self.store.set_git_stat(task["id"], figures)
         return {"diff": text, "base": base, **figures}
 
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)

@@ -32,6 +32,7 @@ AGENT_KINDS: dict[str, str] = {
     "result": "notice",        # thread: the final result (data.content)
     "error": "notice",         # something went wrong (data.message)
     "notify": "notice",        # anything else worth the user's attention
+    "setup": "info",           # a worktree's setup command (data.phase: started|done|failed)
     "conversation": "info",    # the agent's own id for its conversation (data.id)
 }
 THREAD_KINDS = {"message", "tool_call", "tool_result", "result"}

@@ -131,6 +131,15 @@ DAEMON: dict[str, dict[str, Param]] = {
                          since=Param("str")),
     "get_thread": _req(name=_name(), after=Param("int", 0, lo=0, hi=1 << 62),
                        follow=Param("bool", False)),
+    "add_artifact": _req(
+        name=_name(), paths=Param("strs", required=True),
+        kind=Param("str", "file", choices=("file", "test-results", "screenshot", "report")),
+        description=Param("str"), outside=Param("bool", False)),
+    "list_artifacts": _req(name=_name()),
+    "get_artifact": _req(name=_name(), id=Param("int", required=True, lo=1, hi=1 << 62)),
+    "merge_task": _req(name=_name(), into=Param("str"), squash=Param("bool", False),
+                       dry_run=Param("bool", False)),
+    "apply_patch": _req(name=_name(), workspace=Param("str", required=True)),
 }
 
 WORKER: dict[str, dict[str, Param]] = {

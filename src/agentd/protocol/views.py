@@ -65,7 +65,7 @@ class TaskView(_View):
     __slots__ = ("name", "agent", "status", "status_reason", "attention", "attention_summary",
                  "prompt", "branch", "base", "base_commit", "worktree", "workspace",
                  "created_at", "ended_at", "elapsed_seconds", "exit_code", "tokens_in",
-                 "tokens_out", "cost_usd", "usage", "session")
+                 "tokens_out", "cost_usd", "usage", "session", "merged_at", "merged_into")
 
     if TYPE_CHECKING:
         name: str
@@ -89,6 +89,8 @@ class TaskView(_View):
         cost_usd: float | None
         usage: dict[str, Any] | None
         session: str | None
+        merged_at: str | None
+        merged_into: str | None
 
     @classmethod
     def from_row(cls, t: dict[str, Any], session_id: str | None,
@@ -114,6 +116,8 @@ class TaskView(_View):
         view.ended_at = iso(t["ended_at"])
         view.elapsed_seconds = round((t["ended_at"] or now or time.time()) - t["created_at"], 3)
         view.session = session_id
+        view.merged_at = iso(t.get("merged_at"))
+        view.merged_into = t.get("merged_into")
         return view
 
 

@@ -28,7 +28,7 @@ TASK_COLUMNS = (
     "id, name, agent, prompt, status, status_reason, workspace, base, base_commit, branch, "
     "worktree, created_at, ended_at, exit_code, attention, attention_summary, acked_event, "
     "tokens_in, tokens_out, cost_usd, git_stat, blocked_source, tokens_cache_read, "
-    "tokens_cache_write, unpriced_calls"
+    "tokens_cache_write, unpriced_calls, merged_at, merged_into, merged_tip, merged_how"
 )
 
 
@@ -111,6 +111,15 @@ class Store(UsageSQL):
     def delete_task(self, task_id: int) -> None:
         with self.write() as db:
             db.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
+
+    def set_merged(self, task_id: int, into: str, tip: str, how: str) -> None:
+        with self.write() as db:
+            db.execute("UPDATE tasks SET merged_at = ?, merged_into = ?, merged_tip = ?, "
+                       "merged_how = ? WHERE id = ?", (time.time(), into, tip, how, task_id))
+            name = db.execute("SELECT name FROM tasks WHERE id = ?", (task_id,)).fetchone()
+            self._event(db, task_id, None, "merged", "info",
+                        f"{name[0]} merged into {into} ({how})",
+                        {"into": into, "tip": tip, "how": how})
 
     def set_git_stat(self, task_id: int, stat: dict[str, Any]) -> None:
         with self.write() as db:
@@ -277,6 +286,58 @@ class Store(UsageSQL):
         with self.write() as db:
             db.execute("UPDATE sessions SET settled = 1 WHERE id = ?", (session_id,))
 
+    # -- artifacts -----------------------------------------------------------------------
+
+    ARTIFACT_COLUMNS = ("id, task_id, session_id, ts, kind, path, description, data, stored, "
+                        "size, sha256, mime")
+
+    def add_artifacts(self, task_id: int, session_id: str | None,
+                      records: list[dict[str, Any]], attention: str) -> list[int]:
+        """Record artifacts agentd keeps (captured or registered), each with its `artifact`
+        event, in one transaction. Returns their ids."""
+        now = time.time()
+        ids = []
+        with self.write() as db:
+            for r in records:
+                art_id = db.execute(
+                    "INSERT INTO artifacts (task_id, session_id, ts, kind, path, description, "
+                    "data, stored, size, sha256, mime) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (task_id, session_id, now, r["kind"], r["path"], r["description"],
+                     json.dumps(r["data"]), r["stored"], r["size"], r["sha256"],
+                     r["mime"])).lastrowid
+                assert art_id is not None
+                ids.append(art_id)
+                data = {"id": art_id, "type": r["kind"], "path": r["path"],
+                        "stored": r["stored"], "size": r["size"], "sha256": r["sha256"],
+                        "mime": r["mime"]}
+                if "tests" in r["data"]:
+                    data["tests"] = r["data"]["tests"]
+                self._event(db, task_id, session_id, "artifact", attention,
+                            r["description"], data)
+        return ids
+
+    def artifacts(self, task_id: int) -> list[dict[str, Any]]:
+        return [self._artifact_row(r) for r in self.db.execute(
+            f"SELECT {self.ARTIFACT_COLUMNS} FROM artifacts WHERE task_id = ? ORDER BY id",
+            (task_id,))]
+
+    def artifact(self, task_id: int, artifact_id: int) -> dict[str, Any] | None:
+        row = self.db.execute(f"SELECT {self.ARTIFACT_COLUMNS} FROM artifacts "
+                              "WHERE task_id = ? AND id = ?", (task_id, artifact_id)).fetchone()
+        return self._artifact_row(row) if row else None
+
+    def latest_artifact(self, task_id: int, kind: str) -> dict[str, Any] | None:
+        row = self.db.execute(f"SELECT {self.ARTIFACT_COLUMNS} FROM artifacts "
+                              "WHERE task_id = ? AND kind = ? ORDER BY id DESC LIMIT 1",
+                              (task_id, kind)).fetchone()
+        return self._artifact_row(row) if row else None
+
+    @staticmethod
+    def _artifact_row(row: sqlite3.Row) -> dict[str, Any]:
+        d = dict(row)
+        d["data"] = json.loads(d["data"] or "{}")
+        return d
+
     # -- events --------------------------------------------------------------------------
 
     def add_event(self, task_id: int | None, session_id: str | None, kind: str,
@@ -347,9 +408,10 @@ class Store(UsageSQL):
             self._totals(db, task_id)
         if fx.artifacts:
             db.executemany(
-                "INSERT INTO artifacts (task_id, session_id, ts, kind, path, description, data) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(task_id, session_id, ts or now, *rest) for ts, *rest in fx.artifacts])
+                "INSERT INTO artifacts (task_id, session_id, ts, kind, path, description, data, "
+                "stored, size, sha256, mime) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(task_id, session_id, a.ts or now, a.kind, a.path, a.description, a.data,
+                  a.stored, a.size, a.sha256, a.mime) for a in fx.artifacts])
         for tr in fx.transitions:
             self._apply(db, task_id, tr.input, tr.reason, session_id, None, "info",
                         tr.evidence)

@@ -201,7 +201,28 @@ def m005_usage_records(db: sqlite3.Connection) -> None:
 
 
 @migration
-def m006_session_size(db: sqlite3.Connection) -> None:
+def m006_artifacts_and_merge(db: sqlite3.Connection) -> None:
+    """Artifacts become files agentd keeps (`stored`, relative to `<data>/artifacts/<task>/`,
+    with size, sha256 and mime type; `path` stays where the agent had it); a task records
+    the merge that brought it home (`merged_at`, the target branch, the branch tip merged,
+    how)."""
+    _script(
+        db,
+        """
+        ALTER TABLE artifacts ADD COLUMN stored TEXT;
+        ALTER TABLE artifacts ADD COLUMN size INTEGER;
+        ALTER TABLE artifacts ADD COLUMN sha256 TEXT;
+        ALTER TABLE artifacts ADD COLUMN mime TEXT;
+        ALTER TABLE tasks ADD COLUMN merged_at REAL;
+        ALTER TABLE tasks ADD COLUMN merged_into TEXT;
+        ALTER TABLE tasks ADD COLUMN merged_tip TEXT;
+        ALTER TABLE tasks ADD COLUMN merged_how TEXT
+        """
+    )
+
+
+@migration
+def m007_session_size(db: sqlite3.Connection) -> None:
     """The terminal size a session started at: `read_log` tells clients, so its bytes can
     be replayed through an emulator at the size they were drawn for (agentd.plaintext)."""
     _script(

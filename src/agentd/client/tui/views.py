@@ -92,19 +92,23 @@ def load_thread(api: AgentdClient, name: str) -> Text:
     return text
 
 
-def _records(items: list[Any]) -> Text:
-    text = Text()
-    for item in items:
-        if isinstance(item, dict):
-            text.append("  ".join(f"{k}: {_value(v)}" for k, v in item.items()) + "\n")
-        else:
-            text.append(_value(item) + "\n")
-    return text or Text("none")
-
-
 def load_artifacts(api: AgentdClient, name: str) -> Text:
-    result = api.optional("list_artifacts", {"name": name})
-    return _records(result.get("artifacts") or [])
+    """One entry per artifact: id, kind, description, then its file (`agent artifact get
+    NAME ID` fetches it)."""
+    items = api.optional("list_artifacts", {"name": name}).get("artifacts") or []
+    text = Text()
+    for a in items:
+        if not isinstance(a, dict):
+            continue
+        text.append(f"#{_value(a.get('id'))} ", style="bold")
+        text.append(f"{_value(a.get('kind') or '')}  ", style="bold cyan")
+        text.append(_value(a.get("description") or "") + "\n")
+        where = a.get("name") or a.get("path") or ""
+        size = f", {a['size']} bytes" if isinstance(a.get("size"), int) else ""
+        text.append(f"    {_value(where)}{size}\n", style="dim")
+    if items:
+        text.append(f"\nagent artifact get {name} ID  writes one out\n", style="dim italic")
+    return text or Text("no artifacts")
 
 
 def load_usage(api: AgentdClient) -> Text:
