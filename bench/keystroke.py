@@ -3,8 +3,10 @@
 The agent is a tiny raw-mode echo program. The bench writes one byte into the client's PTY
 master and times until the echoed byte comes back out of it (escape sequences a
 multiplexer adds around it are ignored), one keystroke every ~2 ms after the previous echo.
-Contenders: `agent attach`, `tmux attach`, `dtach -a`, and the echo program's own PTY
-(no multiplexer: the floor). Figures in milliseconds.
+Contenders: `agent attach` on its direct path (the worker reads the keys from the client's
+terminal and writes the echo to it) and on its relay path (`AGENTD_ATTACH=relay`: the client
+carries the bytes), `tmux attach`, `dtach -a`, and the echo program's own PTY (no
+multiplexer: the floor). Figures in milliseconds.
 """
 
 from __future__ import annotations
@@ -98,12 +100,15 @@ def run(ctx: h.Context) -> list[h.Row]:
             ready = d / f"ready-{tag}"
             return [h.PY, "-I", "-S", str(prog), str(ready)], ready
 
-        def agentd() -> list[float]:
-            a, ready = argv("agentd")
+        def agentd(path: str) -> list[float]:
+            label = "agentd" if path == "direct" else "agentd relay"
+            a, ready = argv(path)
             root = h.Root(sc, {"echo": a})
-            sid = root.run("echo", "echo", repo)
-            return measure(h.Pty(sc, [*h.AGENT, "attach", "echo"], root.env), ready, n,
-                           "agentd", root.worker_pid(sid))
+            name = f"echo-{path}"  # one repository: one branch per task
+            sid = root.run(name, "echo", repo)
+            return measure(h.Pty(sc, [*h.AGENT, "attach", name],
+                                 {**root.env, "AGENTD_ATTACH": path}), ready, n,
+                           label, root.worker_pid(sid))
 
         def tmux() -> list[float]:
             a, ready = argv("tmux")
@@ -123,7 +128,8 @@ def run(ctx: h.Context) -> list[h.Row]:
             a, ready = argv("raw")
             return measure(h.Pty(sc, a, env), ready, n)
 
-        plan = [("agentd", agentd), ("raw PTY", raw)]
+        plan = [("agentd", lambda: agentd("direct")),
+                ("agentd relay", lambda: agentd("relay")), ("raw PTY", raw)]
         if h.tool("tmux"):
             plan.append(("tmux", tmux))
         else:
@@ -148,9 +154,18 @@ def run(ctx: h.Context) -> list[h.Row]:
             {k: vals.get(k) for k in ("tmux", "dtach", "raw PTY")},
             goal="≤ tmux", met=(a <= t) if (a is not None and t is not None) else None,
             higher_is_better=False,
-            samples={k: [round(x, 4) for x in v] for k, v in res.items()} if p == 50 else {}))
+            samples={k: [round(x, 4) for x in v] for k, v in res.items()} if p == 50 else {},
+            note="direct path: the worker reads the client's terminal"))
+    for p in (50, 99):
+        vals = {k: h.percentile(v, p) for k, v in res.items()}
+        rows.append(h.Row(
+            NAME, f"round trip p{p}, relay path", "ms", vals.get("agentd relay"),
+            {k: vals.get(k) for k in ("tmux", "dtach", "raw PTY")}, higher_is_better=False,
+            note="AGENTD_ATTACH=relay: the client carries keys and output (read-only "
+                 "watchers, no local terminal)"))
     rows.append(h.Row(NAME, "CPU per keystroke, client + server", "µs", CPU.get("agentd"),
-                      {k: CPU.get(k) for k in ("tmux", "dtach")}, higher_is_better=False,
+                      {k: CPU.get(k) for k in ("agentd relay", "tmux", "dtach")},
+                      higher_is_better=False,
                       note="from /proc/<pid>/schedstat of the attach client and the worker / "
                            "tmux server / dtach master, over the whole run"))
     return rows

@@ -15,22 +15,27 @@ DEBIAN = {"tmux": "tmux", "vim": "vim", "dtach": "dtach", "npm": "npm"}
 BENCH_DEBIAN = {"abduco": "abduco"}
 
 
-def apt_install(packages: list[str]) -> str | None:
-    """Install Debian packages; None on success, else why not."""
+def apt_install(packages: list[str]) -> dict[str, str]:
+    """Install Debian packages, each on its own: one the index lacks (abduco on some
+    releases) must not keep the others out. Why each package that failed did."""
     if shutil.which("apt-get") is None:
-        return "apt-get is not available on this machine"
+        return dict.fromkeys(packages, "apt-get is not available on this machine")
     if os.geteuid() != 0:
-        return "installing Debian packages needs root"
+        return dict.fromkeys(packages, "installing Debian packages needs root")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     update = subprocess.run(["apt-get", "update", "-qq"], capture_output=True, text=True,
                             env=env, timeout=600)
     if update.returncode != 0:
-        return f"apt-get update failed: {update.stderr.strip().splitlines()[-1:]}"
-    proc = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends",
-                           *packages], capture_output=True, text=True, env=env, timeout=900)
-    if proc.returncode != 0:
-        return f"apt-get install failed: {proc.stderr.strip().splitlines()[-1:]}"
-    return None
+        why = f"apt-get update failed: {update.stderr.strip().splitlines()[-1:]}"
+        return dict.fromkeys(packages, why)
+    failed: dict[str, str] = {}
+    for pkg in packages:
+        proc = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends",
+                               pkg], capture_output=True, text=True, env=env, timeout=900)
+        if proc.returncode != 0:
+            failed[pkg] = f"apt-get install {pkg} failed: " \
+                          f"{proc.stderr.strip().splitlines()[-1:]}"
+    return failed
 
 
 def main() -> int:
@@ -40,12 +45,13 @@ def main() -> int:
         del wanted["npm"]  # the real agent CLIs are for tests only
     missing = [pkg for cmd, pkg in wanted.items() if shutil.which(cmd) is None]
     if missing:
-        why = apt_install(missing)
-        for cmd in wanted:
+        failed = apt_install(missing)
+        for cmd, pkg in wanted.items():
             if shutil.which(cmd) is None:
                 users = "benchmark anchors" if bench else "tests"
-                print(f"test tools: {cmd} unavailable ({why or 'not in the package index'}); "
-                      f"{users} that need it will be skipped")
+                why = failed.get(pkg, "not in the package index")
+                print(f"test tools: {cmd} unavailable ({why}); {users} that need it will be "
+                      "skipped")
     if not bench:
         sys.path.insert(0, str(ROOT))
         from tests.realcli import install

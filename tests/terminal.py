@@ -31,6 +31,7 @@ class Terminal:
         self.lock = threading.Lock()
         self.master, slave = os.openpty()
         self._set_size(cols, rows)
+        self.initial_modes = termios.tcgetattr(slave)  # the modes a shell left it in
         self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
                                      cwd=cwd, start_new_session=True,
                                      preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
@@ -76,6 +77,10 @@ class Terminal:
     def wait_text(self, needle: str, timeout: float = 15) -> None:
         wait_for(lambda: needle in self.text(), timeout, f"{needle!r} on screen:\n"
                  + self.text())
+
+    def modes(self) -> list[object]:
+        """The terminal's modes now (a PTY's master reports its slave's)."""
+        return termios.tcgetattr(self.master)
 
     def wait_exit(self, timeout: float = 15) -> int:
         return self.proc.wait(scaled(timeout))

@@ -1,8 +1,13 @@
-"""`agent attach` driven through a real PTY, read by an independent emulator (pyte)."""
+"""`agent attach` driven through a real PTY, read by an independent emulator (pyte).
+
+Every test runs on both attach paths: direct (the worker gets the terminal) and relay (the
+client carries the bytes), forced with AGENTD_ATTACH."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import sys
 from collections.abc import Iterator
@@ -18,6 +23,12 @@ from tests.terminal import Terminal, render
 
 PROGRAM = Path(__file__).parent.parent / "programs" / "fullscreen.py"
 DETACH = b"\x1d"  # Ctrl-]
+
+
+@pytest.fixture(params=["direct", "relay"], autouse=True)
+def path(request: pytest.FixtureRequest, env: Env) -> str:
+    env.env["AGENTD_ATTACH"] = request.param
+    return str(request.param)
 
 
 @pytest.fixture
@@ -261,3 +272,156 @@ def test_attached_client_is_told_when_another_task_needs_action(
     assert b"\x07\x1b]9;" in t.raw  # the bell rings first
     t.send(DETACH)
     t.wait_exit()
+
+
+def worker_info(env: Env, name: str) -> dict[str, object]:
+    with Connection.open(session_socket(env, name), timeout=scaled(10)) as raw:
+        info: dict[str, object] = raw.request("info")
+        return info
+
+
+def assert_restored(t: Terminal) -> None:
+    """The terminal's modes are the shell's again, and the restore sequence was written."""
+    assert t.modes() == t.initial_modes
+    assert b"\x1b[?1049l" in t.raw[-300:]
+
+
+def test_killed_client_leaves_the_terminal_silent(env: Env, repo: Path, path: str,
+                                                  terminals: list[Terminal]) -> None:
+    env.write_config('[agents.flood]\ncommand = "sh"\n'
+                     'args = ["-c", "echo ready; while :; do echo flooding-the-terminal; '
+                     'done"]\nprompt = "none"\n')
+    env.ok("run", "--agent", "flood", "--name", "flood", cwd=repo)
+    t = attach(env, terminals, "flood")
+    t.wait_text("flooding-the-terminal")
+    os.kill(t.proc.pid, signal.SIGKILL)
+    t.proc.wait(scaled(10))
+    # The worker lets go of the terminal as soon as it sees the client's socket close.
+    wait_for(lambda: worker_info(env, "flood")["interactive"] is False, 10,
+             "the worker to see the client gone")
+    with t.lock:
+        written = len(t.raw)
+    log = env.log_of("flood")
+    size = log.stat().st_size
+    wait_for(lambda: log.stat().st_size > size + 1_000_000, 30, "the agent to flood on")
+    with t.lock:
+        assert len(t.raw) == written
+    env.ok("kill", "flood")
+
+
+def test_terminal_restored_after_detach(env: Env, repo: Path,
+                                        terminals: list[Terminal]) -> None:
+    start_fullscreen(env, repo)
+    t = attach(env, terminals, "tui")
+    t.wait_text("size 80x24")
+    assert t.modes() != t.initial_modes  # raw while attached
+    t.send(DETACH)
+    assert t.wait_exit() == 0
+    assert_restored(t)
+
+
+def test_terminal_restored_after_agent_exits(env: Env, repo: Path,
+                                             terminals: list[Terminal]) -> None:
+    start_fullscreen(env, repo)
+    t = attach(env, terminals, "tui")
+    t.wait_text("size 80x24")
+    t.send("~")
+    assert t.wait_exit() == 0
+    assert_restored(t)
+
+
+def test_terminal_restored_after_worker_dies(env: Env, repo: Path,
+                                             terminals: list[Terminal]) -> None:
+    start_fullscreen(env, repo)
+    t = attach(env, terminals, "tui")
+    t.wait_text("size 80x24")
+    info = worker_info(env, "tui")
+    os.kill(int(str(info["worker_pid"])), signal.SIGKILL)
+    assert t.wait_exit() == 1
+    assert_restored(t)
+    wait_for(lambda: "closed the connection" in t.text(), 5, "the client to say why")
+    os.killpg(int(str(info["pid"])), signal.SIGKILL)  # the agent, orphaned by the worker
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_terminal_restored_after_client_signal(env: Env, repo: Path, sig: int,
+                                               terminals: list[Terminal]) -> None:
+    start_fullscreen(env, repo)
+    t = attach(env, terminals, "tui")
+    t.wait_text("size 80x24")
+    t.proc.send_signal(sig)
+    assert t.wait_exit() == 128 + sig
+    assert_restored(t)
+    assert worker_info(env, "tui")["interactive"] is False
+    again = attach(env, terminals, "tui")  # the seat is free
+    again.wait_text("size 80x24")
+    again.send(DETACH)
+    again.wait_exit()
+
+
+def test_watcher_alongside_interactive_attacher(env: Env, repo: Path,
+                                                terminals: list[Terminal]) -> None:
+    start_fullscreen(env, repo)
+    typist = attach(env, terminals, "tui")
+    typist.wait_text("size 80x24")
+    watcher = attach(env, terminals, "tui", "--read-only")
+    watcher.wait_text("size 80x24")
+    typist.send("both see this")
+    typist.wait_text("typed: both see this")
+    watcher.wait_text("typed: both see this")
+    watcher.send(DETACH)
+    assert watcher.wait_exit() == 0
+    typist.send("!")
+    typist.wait_text("typed: both see this!")
+    typist.send(DETACH)
+    assert typist.wait_exit() == 0
+
+
+def test_shell_descriptor_stays_blocking(env: Env, repo: Path, path: str,
+                                         terminals: list[Terminal]) -> None:
+    """The worker makes its descriptor of the terminal non-blocking; the shell's, which the
+    client shares, must not change (a fresh open, not a dup, is handed over)."""
+    start_fullscreen(env, repo)
+    check = ("import fcntl, os; "
+             "print('nonblocking', bool(fcntl.fcntl(0, fcntl.F_GETFL) & os.O_NONBLOCK))")
+    script = f'{" ".join(AGENT)} attach tui; {sys.executable} -c "{check}"; sleep 600'
+    t = Terminal(["sh", "-c", script], env.env, 80, 24)
+    terminals.append(t)
+    t.wait_text("size 80x24")
+    if path == "direct":
+        assert worker_info(env, "tui")["interactive"] is True
+    t.send(DETACH)
+    t.wait_text("nonblocking False")
+
+
+def test_direct_path_is_taken_on_a_terminal(env: Env, repo: Path, path: str,
+                                            terminals: list[Terminal]) -> None:
+    """With a terminal, the client reads no keys in the direct path: the worker does. Seen
+    from outside: the worker holds a descriptor of the client's terminal."""
+    start_fullscreen(env, repo)
+    t = attach(env, terminals, "tui")
+    t.wait_text("size 80x24")
+    worker = int(str(worker_info(env, "tui")["worker_pid"]))
+    targets = set()
+    for fd in os.listdir(f"/proc/{worker}/fd"):
+        try:
+            targets.add(os.readlink(f"/proc/{worker}/fd/{fd}"))
+        except OSError:
+            pass
+    client_tty = os.readlink(f"/proc/{t.proc.pid}/fd/0")
+    assert (client_tty in targets) == (path == "direct"), (client_tty, targets)
+    t.send(DETACH)
+    assert t.wait_exit() == 0
+    assert client_tty not in {os.readlink(f"/proc/{worker}/fd/{fd}")
+                              for fd in os.listdir(f"/proc/{worker}/fd")}
+
+
+def test_bad_attach_path_setting(env: Env, repo: Path) -> None:
+    start_fullscreen(env, repo)
+    r = env.agent("attach", "tui", env={"AGENTD_ATTACH": "fast"})
+    assert r.code != 0
+    assert "AGENTD_ATTACH must be auto, direct or relay, not 'fast'" in r.err
+    # Forced direct without a terminal: said so, nothing attached.
+    r = env.agent("attach", "tui", env={"AGENTD_ATTACH": "direct"})
+    assert r.code != 0 and "needs stdin and stdout on one terminal" in r.err
+    assert worker_info(env, "tui")["interactive"] is False

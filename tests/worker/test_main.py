@@ -43,3 +43,16 @@ def test_the_worker_loads_no_dataclasses() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=30, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_agent_is_forked_before_the_heavy_imports() -> None:
+    """`agent run` waits for the agent's start, not for the worker's imports: until the
+    agent is spawned, the worker has loaded neither its loop, the emulator, nor the store."""
+    code = ("import sys, agentd.worker.main as m; "
+            "heavy = [n for n in ('agentd.worker.loop', 'agentd.worker.screen', "
+            "'agentd.store.db', 'sqlite3', 'avt', 'pyavt') if n in sys.modules]; "
+            "print(heavy)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

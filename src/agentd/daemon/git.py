@@ -45,6 +45,20 @@ def repo_root(path: Path) -> Path:
     return Path(proc.stdout.strip())
 
 
+def head_of(path: Path) -> tuple[Path, str, str] | None:
+    """In one git call: the repository `path` is in, its current branch and that branch's
+    commit; None when any of them is not there (not a repository, detached HEAD, no commit
+    yet): the one-question-each calls then say precisely what is wrong."""
+    if not path.is_dir():
+        return None
+    proc = git("rev-parse", "--show-toplevel", "HEAD", "--symbolic-full-name", "HEAD",
+               cwd=path, check=False)
+    lines = proc.stdout.splitlines()
+    if proc.returncode != 0 or len(lines) != 3 or not lines[2].startswith("refs/heads/"):
+        return None
+    return Path(lines[0]), lines[2].removeprefix("refs/heads/"), lines[1]
+
+
 def current_branch(repo: Path) -> str | None:
     proc = git("symbolic-ref", "--quiet", "--short", "HEAD", cwd=repo, check=False)
     return proc.stdout.strip() if proc.returncode == 0 else None

@@ -65,11 +65,18 @@ class Tasks:
 
     async def _create(self, name: str, agent: AgentSpec, prompt: str, env: dict[str, str],
                       workspace: Path, p: dict[str, Any]) -> dict[str, Any]:
-        repo = await asyncio.to_thread(git.repo_root, workspace)
+        # The usual case (no --base, HEAD on a branch) costs one git call before the
+        # worktree is added, not three.
+        head = None if p["base"] else await asyncio.to_thread(git.head_of, workspace)
+        repo = head[0] if head else await asyncio.to_thread(git.repo_root, workspace)
         branch = f"agent/{name}"
         worktree = self.paths.worktrees / name
         async with self.repo_locks[str(repo)]:
-            base, base_commit = await asyncio.to_thread(self._resolve_base, repo, p["base"])
+            if head:
+                base, base_commit = head[1], head[2]
+            else:
+                base, base_commit = await asyncio.to_thread(self._resolve_base, repo,
+                                                            p["base"])
             if await asyncio.to_thread(git.branch_exists, repo, branch):
                 raise Conflict(f"branch {branch} already exists in {repo}; choose another "
                                "--name or delete that branch")

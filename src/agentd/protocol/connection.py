@@ -67,10 +67,18 @@ class Connection:
         self.next_id += 1
         return req_id
 
-    def send_request(self, name: str, params: dict[str, Any] | None = None) -> int:
-        """Send a request without waiting for its reply; its id."""
+    def send_request(self, name: str, params: dict[str, Any] | None = None,
+                     fds: list[int] | None = None) -> int:
+        """Send a request without waiting for its reply; its id. `fds` go with it
+        (SCM_RIGHTS, Unix sockets only): the worker's `attach` with `tty` takes one."""
         req_id = self.next_request_id()
-        self.send(Request(req_id, name, params or {}))
+        if fds:
+            frame = codec.encode(Request(req_id, name, params or {}))
+            sent = socket.send_fds(self.sock, [frame], fds)
+            if sent < len(frame):
+                self.sock.sendall(frame[sent:])
+        else:
+            self.send(Request(req_id, name, params or {}))
         return req_id
 
     def pump(self) -> bool:
@@ -103,9 +111,10 @@ class Connection:
                 raise DaemonError("connection closed by agentd")
         return self.inbox.popleft()
 
-    def request(self, name: str, params: dict[str, Any] | None = None) -> Any:
+    def request(self, name: str, params: dict[str, Any] | None = None,
+                fds: list[int] | None = None) -> Any:
         """Send a request and wait for its reply; pushes that arrive meanwhile are kept."""
-        req_id = self.send_request(name, params)
+        req_id = self.send_request(name, params, fds)
         held: list[Message] = []
         try:
             while True:

@@ -5,10 +5,16 @@ Output is queued per client as whole frames. A client whose queue passes LIMIT b
 behind: its queued frames are dropped (except one already half-sent, so framing stays
 intact) and, once its socket drains, it gets a fresh snapshot instead of the lost bytes.
 A slow client therefore never stalls the agent or the other clients.
+
+A direct attacher (docs/protocol.md §8) hands the worker its terminal: the worker writes the
+output to that descriptor itself (`Tty`) while the terminal keeps up, spills it over the
+socket (with the same bounded queue and resync) while it does not, and reads the keystrokes
+from it; the socket stays the control channel.
 """
 
 from __future__ import annotations
 
+import os
 import selectors
 import socket
 import time
@@ -20,13 +26,14 @@ from agentd.protocol.messages import Message, Output, Push
 from agentd.unix import same_user
 
 LIMIT = 4 * 1024 * 1024
+NOTE_WAIT = 1.0  # a notification waits at most this long for the output to be between sequences
 
 INTERACTIVE, READ_ONLY, CONTROL = "interactive", "read-only", "control"
 
 
 class Client:
     __slots__ = ("sock", "decoder", "frames", "offset", "queued", "mode", "resync", "closing",
-                 "fd", "want_write")
+                 "fd", "want_write", "tty", "fds")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
@@ -39,6 +46,8 @@ class Client:
         self.resync = False
         self.closing = False  # close once the queue is flushed
         self.want_write = False  # registered for EVENT_WRITE
+        self.tty: Tty | None = None  # a direct attacher's terminal
+        self.fds: list[int] = []  # descriptors received (SCM_RIGHTS), not yet used
 
     @property
     def attached(self) -> bool:
@@ -88,19 +97,115 @@ class Client:
         return True
 
     def close(self) -> None:
+        for fd in self.fds:
+            os.close(fd)
+        self.fds.clear()
         try:
             self.sock.close()
         except OSError:
             pass
 
 
+def ends_clean(data: bytes) -> bool:
+    """Whether a terminal that was sent `data` is between escape sequences and characters, so
+    that bytes written now cannot land inside one. Looks at the last escape sequence and the
+    last UTF-8 character only (a string sequence longer than the tail is not seen)."""
+    tail = data[-512:]
+    i = tail.rfind(b"\x1b")
+    if i >= 0:
+        seq = tail[i + 1:]
+        if not seq:
+            return False
+        kind = seq[0]
+        if kind == 0x5B:  # CSI: parameters and intermediates, then a final byte
+            if not any(0x40 <= b <= 0x7E for b in seq[1:]):
+                return False
+        elif kind in (0x5D, 0x50, 0x58, 0x5E, 0x5F):  # OSC, DCS, SOS, PM, APC: a string
+            if 0x07 not in seq:
+                return False  # no BEL yet (an ESC \\ ending it would be the last ESC)
+        elif 0x20 <= kind <= 0x2F and not any(0x30 <= b <= 0x7E for b in seq[1:]):
+            return False  # ESC ( B and the like: intermediates, then a final byte
+    last = tail[-4:]
+    for back in range(1, len(last) + 1):  # an unfinished UTF-8 character
+        b = last[-back]
+        if b < 0x80:
+            return True
+        if b >= 0xC0:
+            need = 2 if b < 0xE0 else 3 if b < 0xF0 else 4
+            return back >= need
+    return True
+
+
+class Tty:
+    """A direct attacher's terminal, written by the worker. Output is written straight to it
+    while it takes it. When a write would block (the terminal is slower than the agent), the
+    output is *spilled*: it goes on as OUTPUT frames over the client's socket, with that
+    socket's bounded queue and resync, and the client writes it — two processes share the
+    load of a flood. A `sync` push marks the end of what was spilled; once the client has
+    written everything before it (`synced`) and nothing was spilled since, the worker writes
+    to the terminal again. Notifications (`note`) are written only where the output is
+    between escape sequences."""
+
+    __slots__ = ("fd", "client", "detach_key", "last", "prev", "notes", "note_since",
+                 "spilled", "marker", "marks", "since_mark", "on_due")
+
+    def __init__(self, fd: int, client: Client, detach_key: bytes,
+                 on_due: Callable[[Tty], None] | None = None) -> None:
+        self.fd = fd
+        self.on_due = on_due  # a notification has waited long enough
+        self.client = client
+        self.detach_key = detach_key
+        self.last = b""  # the latest output (its tail says if a note may follow)
+        self.prev = b""  # and the one before it, for a sequence begun there
+        self.notes: list[bytes] = []
+        self.note_since = 0.0
+        self.spilled = False  # output goes over the socket until the client has caught up
+        self.marker = 0  # the `sync` push the client has not answered yet, or 0
+        self.marks = 0
+        self.since_mark = False  # output spilled after the outstanding marker
+
+    def seen(self, data: bytes) -> None:
+        if self.notes:  # waiting for the end of a sequence: keep its beginning in view
+            self.last = self.last[-512:] + data
+        else:
+            self.prev, self.last = self.last, data
+
+    def write(self, data: bytes) -> int:
+        """Write what the terminal takes now; how much it took (OSError: it is gone)."""
+        try:
+            return os.write(self.fd, data)
+        except BlockingIOError:
+            return 0
+
+    def clean(self) -> bool:
+        if len(self.last) < 512:
+            self.last = self.prev[-512:] + self.last
+        return ends_clean(self.last)
+
+    def deadline(self) -> float | None:
+        return self.note_since + NOTE_WAIT if self.notes else None
+
+    def fire(self, now: float) -> None:
+        if self.notes and self.on_due is not None:
+            self.on_due(self)
+
+    def close(self) -> None:
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+        self.fd = -1
+
+
 class Clients:
     """Everyone connected to the session's socket, registered on the worker's selector with
     their `Client` as the key's data."""
 
-    def __init__(self, sel: selectors.BaseSelector, snapshot: Callable[[], bytes]) -> None:
+    def __init__(self, sel: selectors.BaseSelector, snapshot: Callable[[], bytes],
+                 arm: Callable[[Tty], None] | None = None) -> None:
         self.sel = sel
         self.snapshot = snapshot  # bytes that repaint the screen, for a client resynced
+        self.arm = arm  # a terminal holding a notification wants its deadline kept
         self.by_fd: dict[int, Client] = {}
         self.interactive: Client | None = None
 
@@ -121,15 +226,117 @@ class Clients:
         self.by_fd[c.fd] = c
         self.sel.register(sock, selectors.EVENT_READ, c)
 
-    def attach(self, c: Client, mode: str) -> None:
-        """Make `c` an attached client; the interactive seat is the caller's to check."""
+    def attach(self, c: Client, mode: str, tty: int = -1, detach_key: bytes = b"") -> None:
+        """Make `c` an attached client; the interactive seat is the caller's to check. With
+        `tty` (a descriptor of the client's terminal, non-blocking), the worker writes
+        output to that terminal and reads its keys."""
         if self.interactive is c and mode != INTERACTIVE:
             self.interactive = None
+        self.drop_tty(c)
         c.mode = mode
         if mode == INTERACTIVE:
             self.interactive = c
+        if tty >= 0:
+            c.tty = Tty(tty, c, detach_key, self.fire_notes)
+            self.sel.register(tty, selectors.EVENT_READ, c.tty)
+
+    def write_tty(self, c: Client, data: bytes) -> None:
+        """Output for one direct attacher's terminal: straight to it, or spilled over its
+        socket while the terminal is behind."""
+        t = c.tty
+        if t is None:
+            return
+        t.seen(data)
+        if t.spilled:
+            self.spill(c, t, data)
+        else:
+            try:
+                n = t.write(data)
+            except OSError:
+                self.drop_tty(c)
+                return
+            if n < len(data):
+                t.spilled = True
+                self.spill(c, t, data[n:])
+        if t.notes:
+            self.write_notes(c, t)
+
+    def spill(self, c: Client, t: Tty, data: bytes) -> None:
+        t.since_mark = True
+        self.push(c, codec.encode(Output(data)))
+        self.mark(c, t)
+
+    def mark(self, c: Client, t: Tty) -> None:
+        """Once all that was spilled is on its way, ask the client to say when it has
+        written it (one `sync` outstanding at a time)."""
+        if t.spilled and not t.marker and not c.frames and not c.resync:
+            t.marks += 1
+            t.marker = t.marks
+            t.since_mark = False
+            self.send(c, Push("sync", {"n": t.marker}))
+
+    def synced(self, c: Client, n: int) -> None:
+        """The client has written everything before `sync` n."""
+        t = c.tty
+        if t is None or n != t.marker:
+            return
+        t.marker = 0
+        if t.since_mark:
+            self.mark(c, t)
+        else:
+            t.spilled = False  # caught up: the worker writes to the terminal again
+            if t.notes:
+                self.write_notes(c, t)
+
+    def write_notes(self, c: Client, t: Tty, anyway: bool = False) -> None:
+        if not (anyway or (not t.spilled and t.clean())):
+            return
+        notes, t.notes = b"".join(t.notes), []
+        if t.spilled:
+            self.push(c, codec.encode(Output(notes)))
+            return
+        try:
+            n = t.write(notes)
+        except OSError:
+            self.drop_tty(c)
+            return
+        if n < len(notes):
+            t.spilled = True
+            self.spill(c, t, notes[n:])
+
+    def drop_tty(self, c: Client) -> None:
+        """Let go of a direct attacher's terminal: nothing more is written to it."""
+        t = c.tty
+        if t is None:
+            return
+        c.tty = None
+        try:
+            self.sel.unregister(t.fd)
+        except (KeyError, ValueError):
+            pass
+        t.close()
+
+    def note(self, c: Client, data: bytes) -> bool:
+        """A notification for a direct attacher's terminal; False if `c` has none."""
+        t = c.tty
+        if t is None:
+            return False
+        if not t.notes:
+            t.note_since = time.monotonic()
+        t.notes.append(data)
+        self.write_notes(c, t)
+        if t.notes and self.arm is not None:
+            self.arm(t)
+        return True
+
+    def fire_notes(self, t: Tty) -> None:
+        """A notification has waited NOTE_WAIT for the output to end a sequence: now."""
+        c = t.client
+        if c.tty is t and t.notes:
+            self.write_notes(c, t, anyway=True)
 
     def detach(self, c: Client, reason: str) -> None:
+        self.drop_tty(c)  # first: the client restores its terminal when it gets the push
         c.send(Push("detached", {"reason": reason}))
         c.mode = CONTROL
         c.closing = True
@@ -137,10 +344,16 @@ class Clients:
             self.interactive = None
         self.flush(c)
 
-    def broadcast(self, frame: bytes) -> None:
-        """An output frame to every attached client."""
+    def broadcast(self, data: bytes) -> None:
+        """Output to every attached client: straight to a direct attacher's terminal, as an
+        OUTPUT frame to the others."""
+        frame = None
         for c in list(self.by_fd.values()):
-            if c.attached:
+            if c.tty is not None:
+                self.write_tty(c, data)
+            elif c.attached:
+                if frame is None:
+                    frame = codec.encode(Output(data))
                 self.push(c, frame)
 
     def send(self, c: Client, msg: Message) -> None:
@@ -166,11 +379,14 @@ class Clients:
             # The client has drained: a fresh snapshot replaces the output it missed.
             c.resync = False
             c.send(Push("resync", {"reason": "client fell behind"}))
-            c.send(Output(self.snapshot()))
+            c.send(Output(b"\x18" + self.snapshot()))  # CAN: end a sequence cut short
             empty = c.flush()
         if empty and c.closing:
             self.drop(c)
             return
+        if empty and c.tty is not None and c.tty.spilled:
+            self.mark(c, c.tty)
+            empty = not c.frames
         self._want_write(c, not empty or c.resync)
 
     def _want_write(self, c: Client, on: bool) -> None:
@@ -183,6 +399,7 @@ class Clients:
             return
         if self.interactive is c:
             self.interactive = None
+        self.drop_tty(c)
         try:
             self.sel.unregister(c.sock)
         except (KeyError, ValueError):
@@ -191,12 +408,14 @@ class Clients:
 
     def end(self, msg: Message, within: float) -> None:
         """The session is over: `msg` to the attached clients, then up to `within` seconds
-        for what is queued to drain."""
+        for what is queued to drain (a direct attacher's terminal is let go of before the
+        push, so the client restores its terminal after the last output)."""
+        deadline = time.monotonic() + within
         for c in list(self.by_fd.values()):
+            self.drop_tty(c)  # what it did not take is in its socket's queue
             if c.attached:
                 c.send(msg)
                 c.closing = True
-        deadline = time.monotonic() + within
         pending = [c for c in self.by_fd.values() if c.frames]
         while pending and time.monotonic() < deadline:
             for c in pending:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import selectors
 import signal
+import socket
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -18,11 +19,10 @@ from typing import Any, Protocol
 from agentd.jsonlog import JsonLog
 from agentd.logfiles import RawLog
 from agentd.procs import signal_group
-from agentd.protocol import codec
-from agentd.protocol.messages import Failure, Input, Invalid, Output, Push, Request
+from agentd.protocol.messages import Failure, Input, Invalid, Push, Request
 from agentd.protocol.views import WorkerSpec
 from agentd.unix import bind_private
-from agentd.worker.clients import CONTROL, READ_ONLY, Client, Clients
+from agentd.worker.clients import CONTROL, READ_ONLY, Client, Clients, Tty
 from agentd.worker.inputs import InputQueue, PromptTyper
 from agentd.worker.killplan import KillPlan
 from agentd.worker.process import AgentProcess, exit_code_of
@@ -34,6 +34,10 @@ from agentd.worker.watch import ScreenWatch
 
 READ_SIZE = 65536
 COALESCE = 65536  # bytes gathered from consecutive PTY reads into one output batch
+# A first read shorter than this took all the PTY had: no second read to be told EAGAIN (a
+# line or an echo costs one read; epoll is level-triggered, so more output wakes the loop
+# again). Once a batch is under way (a flood), reads go on until EAGAIN or COALESCE.
+SHORT_READ = 2048
 IDLE_SLICE = 16 * 1024  # emulator bytes fed per idle turn of the loop
 # Past INLINE bytes behind, the emulator waits for a QUIET pause in the output: during a
 # flood the loop only reads, logs and forwards (DESIGN §3), and the model catches up after.
@@ -76,11 +80,11 @@ class Worker:
         self.jlog = jlog
         self.sel = selectors.DefaultSelector()
         self.screen = Screen(spec.cols, spec.rows)
-        self.clients = Clients(self.sel, self.screen.snapshot)
-        self.last_output = 0.0  # monotonic time of the latest output
-        self.killed_by_user = False
         self.armed: dict[Part, None] = {}  # parts with a deadline, or that just had one
         arm = self.arm
+        self.clients = Clients(self.sel, self.screen.snapshot, arm)
+        self.last_output = 0.0  # monotonic time of the latest output
+        self.killed_by_user = False
         self.kill = KillPlan(agent.pid, arm)
         self.inputs = InputQueue(agent.master, self.want_pty_write, arm)
         self.watch = ScreenWatch(
@@ -118,7 +122,9 @@ class Worker:
         while agent.status is None or agent.open:
             for key, mask in self.sel.select(self.timeout()):
                 what = key.data
-                if what == "pty":
+                if what.__class__ is Tty:  # a direct attacher's terminal: keys, or room
+                    self.on_tty(what, mask)
+                elif what == "pty":
                     if mask & selectors.EVENT_READ:
                         self.read_pty()
                     if mask & selectors.EVENT_WRITE:
@@ -188,8 +194,10 @@ class Worker:
             if data:
                 batch.append(data)
                 size += len(data)
-                if drain or size < COALESCE:
+                if drain or (size < COALESCE and (len(data) >= SHORT_READ or len(batch) > 1)):
                     continue
+                if size < COALESCE:
+                    data = None  # as good as EAGAIN: send what we have, wait for more
             if batch:
                 self.output(batch[0] if len(batch) == 1 else b"".join(batch))
                 batch, size = [], 0
@@ -215,7 +223,7 @@ class Worker:
     def output(self, data: bytes) -> None:
         clients = self.clients
         if clients.by_fd:  # the people watching first: latency
-            clients.broadcast(codec.encode(Output(data)))
+            clients.broadcast(data)
         self.log.write(data)
         if self.log.failing is not None:  # a full disk: say so once, keep the session going
             self.log_trouble()
@@ -299,23 +307,62 @@ class Worker:
 
     # -- clients ---------------------------------------------------------------------------
 
+    def on_tty(self, t: Tty, mask: int) -> None:
+        """A direct attacher's terminal: keystrokes for the agent (up to the detach key)."""
+        c = t.client
+        if mask:
+            try:
+                data = os.read(t.fd, 4096)
+            except BlockingIOError:
+                data = None
+            except OSError:  # EIO: the terminal hung up
+                data = b""
+            if data == b"":
+                self.clients.detach(c, "the terminal closed")
+                return
+            if data:
+                key = t.detach_key
+                cut = data.find(key) if key else -1
+                keys = data if cut < 0 else data[:cut]
+                if keys:
+                    self.inputs.send(keys)
+                    self.watch.saw_input(time.monotonic())
+                if cut >= 0:
+                    self.clients.detach(c, "detached by the user")
+                    return
+
     def on_client(self, c: Client, mask: int) -> None:
         if mask & selectors.EVENT_WRITE:
             self.clients.flush(c, writable=True)
         if mask & selectors.EVENT_READ and c.fd in self.clients.by_fd:
             try:
-                data = c.sock.recv(65536)
+                if c.mode == CONTROL:  # not attached yet: it may hand over its terminal
+                    data, fds, _, _ = socket.recv_fds(c.sock, 65536, 4)
+                    self.took_fds(c, fds)
+                else:
+                    data = c.sock.recv(65536)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
                 data = b""
             if not data:
-                self.clients.drop(c)
+                self.clients.drop(c)  # a direct attacher's terminal is let go of at once
                 return
             for msg in c.decoder.feed(data):
                 self.handle(c, msg)
                 if c.fd not in self.clients.by_fd:
                     return
+
+    @staticmethod
+    def took_fds(c: Client, fds: list[int]) -> None:
+        """Descriptors that came with a client's bytes wait for its `attach`; only the
+        latest one is kept."""
+        for fd in fds:
+            os.set_inheritable(fd, False)
+        if fds:
+            for fd in c.fds + fds[:-1]:
+                os.close(fd)
+            c.fds = fds[-1:]
 
     def handle(self, c: Client, msg: Any) -> None:
         if isinstance(msg, Input):

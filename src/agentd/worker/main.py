@@ -13,13 +13,12 @@ import sys
 from pathlib import Path
 
 from agentd.errors import ProtocolError
-from agentd.jsonlog import JsonLog
-from agentd.logfiles import RawLog
 from agentd.protocol.views import WorkerSpec
 from agentd.unix import daemonize, detach_stdio
 from agentd.worker import process
-from agentd.worker.loop import Worker
-from agentd.worker.report import report_exit
+
+# The loop, the emulator, the store and the logs are imported once the agent is running:
+# `agent run` waits for the agent, not for the worker's imports (docs/performance.md).
 
 
 def read_spec(path: str) -> WorkerSpec:
@@ -46,15 +45,23 @@ def main(argv: list[str] | None = None) -> int:
     ready = daemonize(_relay_ready)
     if isinstance(ready, int):
         return ready
-    jlog = JsonLog(Path(spec.log).parent / "agentd.log", f"worker-{spec.session_id}")
-    log = RawLog(Path(spec.log), spec.log_max_bytes, spec.log_keep)
     try:
         agent = process.spawn(spec.argv, spec.env, spec.cwd, spec.cols, spec.rows)
     except process.SpawnError as e:
+        from agentd.jsonlog import JsonLog
+        from agentd.worker.report import report_exit
+
+        jlog = JsonLog(Path(spec.log).parent / "agentd.log", f"worker-{spec.session_id}")
         jlog("error", "agent could not start", task=spec.task, error=str(e))
         report_exit(spec, 127, str(e), failed_to_start=True)
         ready.send(json.dumps({"error": str(e)}) + "\n")
         return 127
+    from agentd.jsonlog import JsonLog
+    from agentd.logfiles import RawLog
+    from agentd.worker.loop import Worker
+
+    jlog = JsonLog(Path(spec.log).parent / "agentd.log", f"worker-{spec.session_id}")
+    log = RawLog(Path(spec.log), spec.log_max_bytes, spec.log_keep)
     worker = Worker(spec, agent, log, jlog)
     worker.listen()
     jlog("info", "session started", task=spec.task, pid=agent.pid, argv=spec.argv,
