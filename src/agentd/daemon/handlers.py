@@ -8,7 +8,6 @@ returns the reply's result or raises an AgentdError.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -148,12 +147,14 @@ class Handlers:
                 for row in rows:
                     peer.send(Push("event", EventView.from_row(row).to_wire()))
                     since = row["id"]
+                    if peer.behind:
+                        await peer.drain()
                 if len(rows) < 1000:
                     return {"last_id": since}
                 await peer.drain()
                 if peer.closed:
                     return {"last_id": since}
-        peer.tasks.add(asyncio.create_task(self._follow(peer, since, query)))
+        peer.follow(self._follow(peer, since, query))
         return {"following": True, "since": since}
 
     async def _follow(self, peer: Peer, since: int, query: dict[str, Any]) -> None:
@@ -165,6 +166,8 @@ class Handlers:
                 for row in rows:
                     peer.send(Push("event", EventView.from_row(row).to_wire()))
                     since = row["id"]
+                    if peer.behind:
+                        await peer.drain()
                 if rows:
                     await peer.drain()
                 else:
