@@ -142,25 +142,25 @@ class Listener:
             self.server.connected(conn)
 
     def out_of_fds(self, e: OSError) -> None:
+        if self.spare >= 0:  # the spare makes room to log, and to tell one waiting client
+            os.close(self.spare)
+            self.spare = -1
         if not self.starved:
             self.server.log("error", "out of file descriptors: refusing new connections "
                             "until some close (raise the open-files limit, ulimit -n)",
                             error=e.strerror)
         self.starved += 1
-        if self.spare >= 0:  # the spare makes room to say so to one waiting client
-            os.close(self.spare)
-            self.spare = -1
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                pass
-            else:
-                refuse(conn, "agentd is out of file descriptors; close some sessions or "
-                             "raise its open-files limit (ulimit -n), then retry")
-            try:
-                self.spare = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-            except OSError:
-                pass
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            pass
+        else:
+            refuse(conn, "agentd is out of file descriptors; close some sessions or "
+                         "raise its open-files limit (ulimit -n), then retry")
+        try:
+            self.spare = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            pass
         self.loop.remove_reader(self.sock)
         self.retry = self.loop.call_later(ACCEPT_PAUSE, self.resume)
 
@@ -229,7 +229,7 @@ class Server:
             self.log("warning", "refused a peer of another user")
             conn.close()
             return
-        if len(self.peers) + len(self.connections) >= MAX_PEERS:
+        if len(self.connections) >= MAX_PEERS:
             now = time.monotonic()
             if now - self.refused_at > 10:  # once in a while, not once per connection
                 self.log("warning", "too many connections: refusing new ones",
