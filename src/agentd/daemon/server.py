@@ -262,13 +262,13 @@ class Server:
                     break
                 for msg in peer.decoder.feed(data):
                     await self.dispatch(peer, msg)
-                    if peer.decoder.dead:
-                        peer.closed = True
                     if peer.behind:
                         await peer.drain()
                     await asyncio.sleep(0)  # one request at a time: the others go on
                     if peer.closed:
                         break
+                if peer.decoder.dead:  # its last message said why
+                    peer.closed = True
                 self.account(peer)
                 await peer.drain()
         except (ConnectionError, OSError):
