@@ -187,14 +187,24 @@ def test_unknown_agent_lookup_names_known_agents_and_file(tmp_path: Path) -> Non
     # unknown default agent
     ('# mine\ndefault_agent = "nope"\n', 2, "default_agent", "unknown agent 'nope'"),
     # a value that is too small
-    ('log_max_bytes = 10\n', 1, "log_max_bytes", "is too small"),
+    ('log_max_bytes = 10\n', 1, "log_max_bytes", "must be from 4096 to 1099511627776"),
+    ('log_keep = 100000\n', 1, "log_keep", "must be from 1 to 100"),
+    # not finite (TOML has inf and nan), or absurdly large
+    ('kill_grace_seconds = inf\n', 1, "kill_grace_seconds",
+     "must be a number of seconds from 0 to 3600"),
+    ('kill_grace_seconds = nan\n', 1, "kill_grace_seconds", "from 0 to 3600"),
+    ('kill_grace_seconds = -0.5\n', 1, "kill_grace_seconds", "from 0 to 3600"),
+    ('[agents.x]\ncommand = "sh"\nidle_seconds = nan\n', 3, "agents.x.idle_seconds",
+     "must be a number of seconds from 0 to 3600"),
+    ('[agents.x]\ncommand = "sh"\nidle_seconds = -inf\n', 3, "agents.x.idle_seconds",
+     "from 0 to 3600"),
     # an agent that is not a table
     ('[agents]\nx = 3\n', 2, "agents.x", "must be a table"),
     # empty command
     ('[agents.x]\ncommand = ""\n', 2, "agents.x.command", "must not be empty"),
     # negative idle time
     ('[agents.x]\ncommand = "sh"\nidle_seconds = -1\n', 3, "agents.x.idle_seconds",
-     "must be zero or more"),
+     "must be a number of seconds from 0 to 3600"),
     # the same key in an earlier section does not confuse the line number
     ('[agents.a]\ncommand = "sh"\nprompt = "arg"\n[agents.b]\ncommand = "sh"\n'
      'prompt = "bad"\n', 6, "agents.b.prompt", "must be one of"),

@@ -93,3 +93,14 @@ def test_generated_names_always_validate(seed: int, crowd: int) -> None:
     name = names.generate(taken, rng)
     assert name not in taken
     assert names.validate(name) == name
+
+
+@pytest.mark.parametrize("name", ["0a73ddf0a7", "deadbeef00", "1234567890"])
+def test_validate_rejects_the_shape_of_a_session_id(name: str) -> None:
+    with pytest.raises(InvalidName, match="shape of a session id"):
+        names.validate(name)
+
+
+@pytest.mark.parametrize("name", ["0a73ddf0a", "0a73ddf0a7b", "deadbeef-0", "abcdefghij"])
+def test_names_near_a_session_id_are_fine(name: str) -> None:
+    assert names.validate(name) == name

@@ -15,6 +15,7 @@ from agentd.agents import BUILTINS, MODULES, integration
 from agentd.errors import ConfigError, UsageError
 from agentd.keys import key_bytes
 
+MAX_SECONDS = 3600  # also keeps out inf and nan (TOML has both): every comparison with nan fails
 PROMPT_MODES = ("arg", "type", "none")
 # The old key `hooks` is an alias of `integration`, with its old values.
 HOOKS_ALIAS = {"claude": "claude", "codex": "codex", "none": "generic"}
@@ -154,8 +155,8 @@ def _agent_spec(path: Path, text: str, name: str, raw: dict[str, Any]) -> AgentS
         raise bad("integration", f"must be one of {', '.join(MODULES)}")
     if not raw.get("command"):
         raise bad("command", "is required and must not be empty")
-    if raw.get("idle_seconds", 0) < 0:
-        raise bad("idle_seconds", "must be zero or more")
+    if not 0 <= raw.get("idle_seconds", 0) <= MAX_SECONDS:
+        raise bad("idle_seconds", f"must be a number of seconds from 0 to {MAX_SECONDS}")
     return AgentSpec(
         name=name, command=raw["command"], args=tuple(raw.get("args", ())),
         prompt=raw.get("prompt", "arg"), env=dict(raw.get("env", {})),
@@ -210,16 +211,17 @@ def load(path: Path) -> Config:
     default = data.get("default_agent", "claude")
     if default not in agents:
         raise _fail(path, text, "", "default_agent", f"unknown agent {default!r}")
-    if data.get("kill_grace_seconds", 0) < 0:
-        raise _fail(path, text, "", "kill_grace_seconds", "must be zero or more")
+    if not 0 <= data.get("kill_grace_seconds", 0) <= MAX_SECONDS:
+        raise _fail(path, text, "", "kill_grace_seconds",
+                    f"must be a number of seconds from 0 to {MAX_SECONDS}")
     if "detach_key" in data:
         try:
             key_bytes(data["detach_key"])
         except UsageError as e:
             raise _fail(path, text, "", "detach_key", str(e)) from None
-    for key in ("log_max_bytes", "log_keep"):
-        if key in data and data[key] < (1 if key == "log_keep" else 4096):
-            raise _fail(path, text, "", key, "is too small")
+    for key, low, high in (("log_max_bytes", 4096, 1 << 40), ("log_keep", 1, 100)):
+        if key in data and not low <= data[key] <= high:
+            raise _fail(path, text, "", key, f"must be from {low} to {high}")
     return Config(
         path=path, agents=agents, default_agent=default, data_dir=data.get("data_dir"),
         detach_key=data.get("detach_key", "C-]"),

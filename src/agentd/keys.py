@@ -28,10 +28,13 @@ def key_bytes(name: str, app_cursor: bool = False) -> bytes:
         ch = low.split("-")[-1].lstrip("^")
         if ch == "?":
             return b"\x7f"
-        code = ord(ch.upper()) ^ 0x40
-        if 0 <= code < 32:
-            return bytes([code])
+        up = ch.upper()  # one character, or more ("ß" -> "SS"): no such control key
+        if len(up) == 1 and 0 <= ord(up) ^ 0x40 < 32:
+            return bytes([ord(up) ^ 0x40])
     if low.startswith(("m-", "alt-")) and len(name.split("-", 1)[1]) == 1:
-        return b"\x1b" + name.split("-", 1)[1].encode()
+        try:
+            return b"\x1b" + name.split("-", 1)[1].encode()
+        except UnicodeEncodeError:  # a lone surrogate, from JSON's "\udcff"
+            pass
     raise UsageError(f"unknown key {name!r}: use a name like Enter, Esc, Tab, Up, Down, Left, "
                      "Right, Home, End, PageUp, F1-F12, C-c, M-x")

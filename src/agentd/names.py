@@ -36,12 +36,19 @@ walrus willow wolf wren yak zephyr puffin falafel noodle pretzel muffin waffle t
 """.split()
 
 
+_SESSION_ID = re.compile(r"[0-9a-f]{10}")  # secrets.token_hex(5), daemon/sessions.py
+
+
 def validate(name: str) -> str:
     if not 1 <= len(name) <= 64 or not _NAME.fullmatch(name):
         raise InvalidName(
             f"invalid task name {name!r}: use 1-64 of a-z, 0-9 and '-', "
             "with no leading, trailing or double hyphen"
         )
+    if _SESSION_ID.fullmatch(name):
+        raise InvalidName(
+            f"invalid task name {name!r}: it has the shape of a session id (10 hex digits), "
+            "and commands take a session id where they take a task name; choose another")
     return name
 
 

@@ -64,7 +64,8 @@ def unsafe(path: str | os.PathLike[str], directory: bool = True) -> str | None:
     except FileNotFoundError:
         return None
     except OSError as e:
-        return f"cannot check {path}: {e.strerror}"
+        return (f"cannot use {path}: {e.strerror}; set AGENTD_DIR to a directory you can "
+                "create")
     uid = os.getuid()
     if st.st_uid != uid:
         return (f"{path} belongs to uid {st.st_uid}, not to you (uid {uid}): another user "

@@ -15,7 +15,8 @@ from agentd.errors import AgentdError, UsageError
 from agentd.protocol.connection import Connection
 from agentd.protocol.events import AGENT_KINDS
 from agentd.protocol.messages import Push
-from agentd.worker.detect import ScreenWatch
+from agentd.worker.screen import Screen
+from agentd.worker.watch import ScreenWatch
 from tests.helpers import AGENT, Env, scaled, wait_for
 
 
@@ -257,30 +258,46 @@ def test_stream_events_reply_and_pushes_over_the_protocol(env: Env, repo: Path) 
     assert result["last_id"] == pushes[-1].data["id"]  # type: ignore[union-attr]
 
 
-def screen_events(watch: ScreenWatch, now: float, screen: str) -> list[dict[str, Any]]:
-    """What the worker's screen watch reports for this screen (its real output)."""
-    watch.saw_output()
-    event = watch.check(now, now, lambda: screen.splitlines())
-    return [event] if event else []
+class WatchedScreen:
+    """The worker's real screen model and screen watch, outside a worker: what it reports
+    for a screen is what a worker would send."""
+
+    def __init__(self, waiting: list[str], busy: list[str]) -> None:
+        self.screen = Screen(80, 24)
+        self.events: list[dict[str, Any]] = []
+        self.output_at = 0.0
+        self.watch = ScreenWatch(waiting, busy, 0, screen=self.screen,
+                                 last_output=lambda: self.output_at,
+                                 report=self.events.append, arm=lambda part: None)
+
+    def show(self, text: str, now: float) -> list[dict[str, Any]]:
+        self.screen.write(b"\x1b[2J\x1b[H" + text.replace("\n", "\r\n").encode())
+        self.screen.catch_up()
+        self.output_at = now
+        self.watch.saw_output()
+        self.watch.fire(now + 1)
+        events = list(self.events)
+        self.events.clear()  # (the watch reports into this very list)
+        return events
 
 
 def test_screen_resume_does_not_override_a_hook_block(env: Env, repo: Path) -> None:
     env.ok("run", "--agent", "sleeper", "--name", "mixed", cwd=repo)
     sid = session_of(env, "mixed")
-    watch = ScreenWatch([r"Proceed\?"], [r"thinking"], 0)
+    watch = WatchedScreen([r"Proceed\?"], [r"thinking"])
     with daemon(env) as conn:
         def send(events: list[dict[str, Any]]) -> None:
             assert events, "the screen watch saw no change"
             conn.request("append_session_events", {"session": sid, "events": events})
 
-        send(screen_events(watch, 10.0, "working\nProceed? (y/n)"))
+        send(watch.show("working\nProceed? (y/n)", 10.0))
         assert env.status("mixed") == "blocked"
-        send(screen_events(watch, 11.0, "working\nthinking..."))
+        send(watch.show("working\nthinking...", 11.0))
         assert env.status("mixed") == "running"  # the screen undoes its own block
         send([ev("finished its turn; waiting for the next prompt", "waiting",
                  attention="notice", data={"source": "claude-hook"})])
-        send(screen_events(watch, 12.0, "Proceed? (y/n)"))
-        send(screen_events(watch, 13.0, "thinking..."))
+        send(watch.show("Proceed? (y/n)", 12.0))
+        send(watch.show("thinking...", 13.0))
     assert env.status("mixed") == "blocked"  # but not a hook's
 
 

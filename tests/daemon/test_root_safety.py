@@ -109,8 +109,11 @@ try:
 except OSError as e:
     print("connect:", e.errno); sys.exit(0)
 body = json.dumps({"type": "request", "id": 1, "name": sys.argv[2], "params": {}}).encode()
-s.sendall(struct.pack(">BI", 1, len(body)) + body)
 data = b""
+try:
+    s.sendall(struct.pack(">BI", 1, len(body)) + body)
+except OSError:  # closed on us already: not a byte of an answer either
+    pass
 try:
     while chunk := s.recv(65536):
         data += chunk

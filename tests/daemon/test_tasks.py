@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import AGENT, Env, alive, git, scaled, wait_for
 
 
@@ -152,6 +154,25 @@ def test_kill_rm_refuses_to_discard_uncommitted_work(env: Env, repo: Path) -> No
     assert len(r.err.strip().splitlines()) == 1
     assert (env.root / "worktrees" / "dirty" / "wip.txt").exists()
     env.ok("kill", "--rm", "--force", "dirty")
+
+
+def test_kill_rm_looks_for_uncommitted_work_after_the_agent_stopped(env: Env,
+                                                                    repo: Path) -> None:
+    """An agent that writes a file as it shuts down: the file is not lost."""
+    env.write_config(env.root.joinpath("config.toml").read_text() +
+                     '[agents.saver]\ncommand = "sh"\n'
+                     'args = ["-c", "trap \'echo saved > last-words.txt; exit 0\' HUP TERM; '
+                     'echo ready; while :; do sleep 0.1; done"]\nprompt = "none"\n')
+    env.ok("run", "--agent", "saver", "--name", "saver", cwd=repo)
+    wait_for(lambda: b"ready" in env.log_of("saver").read_bytes(), 10, "the agent to start")
+    r = env.agent("kill", "--rm", "saver")
+    assert r.code != 0
+    assert r.err.strip() == ("agent: error: stopped saver but kept it: its worktree has 1 "
+                             "uncommitted change(s) (last-words.txt); commit them or pass "
+                             "--force to discard them")
+    worktree = env.root / "worktrees" / "saver"
+    assert (worktree / "last-words.txt").read_text() == "saved\n"
+    assert env.status("saver") == "killed"
     assert not (env.root / "worktrees" / "dirty").exists()
 
 
@@ -275,3 +296,37 @@ def test_ls_and_attach_start_without_heavy_imports(env: Env, repo: Path) -> None
     attach = imported_by(env, "attach", "no-such-task")
     assert "agentd.client.attach" in attach
     assert attach & HEAVY == set()
+
+
+@pytest.mark.parametrize("how", ["stop", "upgrade"])
+def test_daemon_stop_during_agent_run_finishes_the_run(env: Env, repo: Path, how: str) -> None:
+    """`daemon stop`/`upgrade` while `agent run` is creating its worktree: the run completes
+    (task, worktree and session all there), nothing is left half-created."""
+    hook = repo / ".git" / "hooks" / "post-checkout"
+    hook.write_text(f"#!/bin/sh\nsleep {scaled(1):g}\n")  # git worktree add runs it
+    hook.chmod(0o755)
+    env.ok("ls")  # the daemon is up
+    run = subprocess.Popen([*AGENT, "run", "--agent", "sleeper", "--name", "racer", "--json"],
+                           cwd=repo, env=env.env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: (env.root / "worktrees" / "racer").exists(), 10, "the worktree to start")
+    env.ok("daemon", how)
+    out, err = run.communicate(timeout=scaled(60))
+    assert run.returncode == 0, err
+    assert json.loads(out)["name"] == "racer"
+    t = env.task("racer")  # (a new daemon, after a stop)
+    assert t["status"] == "running"
+    assert (env.root / "worktrees" / "racer" / "README.md").exists()
+
+
+def test_the_agents_environment_is_not_kept_on_disk(env: Env, repo: Path) -> None:
+    """`agent run` hands the agent its whole environment (API keys among it): the worker
+    spec that carries it is gone once the worker has read it; nothing else keeps it."""
+    secret = "sk-test-" + "7" * 24
+    env.ok("run", "--agent", "sleeper", "--name", "secretive", cwd=repo,
+           env={"ANTHROPIC_API_KEY": secret})
+    sid = env.task("secretive")["session"]
+    assert not (env.root / "sessions" / f"{sid}.json").exists()
+    for path in env.root.rglob("*"):
+        if path.is_file() and not path.is_socket():
+            assert secret.encode() not in path.read_bytes(), path

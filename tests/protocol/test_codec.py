@@ -335,3 +335,17 @@ def test_connection_request_over_a_socketpair() -> None:
         assert conn.recv() == Push("noise", {"before": 2})
     thread.join(scaled(10))
     assert not thread.is_alive()
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_non_json_numbers_are_refused(constant: str) -> None:
+    payload = b'{"type":"request","id":1,"name":"emit","params":{"x":' + constant.encode() + b"}}"
+    frame = codec.HEADER.pack(codec.JSON, len(payload)) + payload
+    (msg,) = codec.Decoder().feed(frame)
+    assert isinstance(msg, Invalid)
+    assert f"{constant} is not JSON" in msg.reason
+
+
+def test_encoding_refuses_non_finite_numbers() -> None:
+    with pytest.raises(ValueError):
+        codec.encode(Reply(1, {"cost": float("nan")}))

@@ -192,14 +192,7 @@ def fuzz(path: Path, table: dict[str, dict[str, Param]], names: list[str], worke
         rng.shuffle(frames)
         stream = b"".join(frames)
         expected = answers_expected(stream, cap, worker)
-        import time
-        t0 = time.perf_counter()
         answers, detached = exchange(path, stream)
-        took = time.perf_counter() - t0
-        if took > 0.2:
-            print("SLOW", took, [(n, p) for (n, p, _), _ in reqs][:20])
-        if not (answers == expected or (detached and answers < expected)):
-            open("/tmp/fuzzfail.bin", "wb").write(stream)
         assert answers == expected or (detached and answers < expected), (answers, expected)
         seen[0] += len(frames)
 

@@ -37,11 +37,13 @@ RESTORE = (b"\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1005l\x1b[?1006l\x1b[?1015l"
 
 
 def window_size(fd: int) -> tuple[int, int]:
+    """The terminal's size, within what a session takes (1 to 1000 each way; a terminal
+    may report 0x0 while it is being resized)."""
     try:
         size = os.get_terminal_size(fd)
-        return size.columns, size.lines
     except OSError:
         return 80, 24
+    return min(max(size.columns, 1), 1000), min(max(size.lines, 1), 1000)
 
 
 @contextlib.contextmanager

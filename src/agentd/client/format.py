@@ -7,6 +7,7 @@ import sys
 
 from agentd.attention import NOTICE, rank
 from agentd.lifecycle import ICONS
+from agentd.text import printable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -81,7 +82,8 @@ def table(tasks: list[TaskView], colour: bool) -> str:
         cells[2] = paint(cells[2], t.status, colour)
         line = f"{icon} " + "  ".join(cells).rstrip()
         if rank(t.attention) >= rank(NOTICE) and t.attention_summary:
-            line += "  " + paint(f"[{t.attention}] {t.attention_summary}", t.attention or "",
+            line += "  " + paint(f"[{t.attention}] {printable(t.attention_summary)}",
+                                 t.attention or "",
                                  colour)
         out.append(line)
     return "\n".join(out)

@@ -36,6 +36,7 @@ from agentd.unix import bind_private, daemonize, detach_stdio
 RECONCILE_SECONDS = 5.0
 WRITE_WAIT = 0.25  # a write on the event loop waits this long for an outside lock
 SHUTDOWN_SECONDS = 2.0  # for replies already written to reach their clients
+REQUESTS_SECONDS = 60.0  # for requests being handled (a create_session) to finish
 
 
 def load_paths() -> tuple[Paths, config.Config]:
@@ -177,7 +178,7 @@ class Daemon:
             await s.sessions.settle_pending()  # ended while the daemon was down
             await self.stopping.wait()
             srv.close()
-            await server.shutdown(timeout=SHUTDOWN_SECONDS)
+            await server.shutdown(SHUTDOWN_SECONDS, REQUESTS_SECONDS)
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)

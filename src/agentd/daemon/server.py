@@ -209,14 +209,26 @@ class Server:
         self.listener: Listener | None = None
         self.connections: set[asyncio.Task[None]] = set()
         self.refused_at = 0.0
+        self.stopping = False
+        self.inflight = 0  # requests being handled
+        self.idle = asyncio.Event()
+        self.idle.set()
 
     async def serve(self, sock: socket.socket) -> Listener:
         self.listener = Listener(self, sock)
         return self.listener
 
-    async def shutdown(self, timeout: float) -> None:
-        """Let replies already written reach their clients (at most `timeout` seconds),
-        then close every connection."""
+    async def shutdown(self, timeout: float, requests_timeout: float) -> None:
+        """Refuse new requests, let those being handled finish (at most `requests_timeout`
+        seconds: an `agent run` creating its worktree is not cut in half), let replies
+        already written reach their clients (at most `timeout` seconds), then close every
+        connection."""
+        self.stopping = True
+        try:
+            await asyncio.wait_for(self.idle.wait(), requests_timeout)
+        except TimeoutError:
+            self.log("warning", "stopping with requests still being handled",
+                     count=self.inflight)
         peers = list(self.peers)
         if peers:
             await asyncio.wait([asyncio.ensure_future(p.drain()) for p in peers],
@@ -303,6 +315,20 @@ class Server:
         if handler is None or msg.name not in DAEMON:
             peer.send(Failure(msg.id, "protocol", f"unknown request {msg.name[:100]!r}"))
             return
+        if self.stopping:
+            peer.send(Failure(msg.id, "daemon", "agentd is stopping; run the command again "
+                                                "(it starts agentd anew)"))
+            return
+        self.inflight += 1
+        self.idle.clear()
+        try:
+            await self._handle(peer, msg, handler)
+        finally:
+            self.inflight -= 1
+            if not self.inflight:
+                self.idle.set()
+
+    async def _handle(self, peer: Peer, msg: Request, handler: Any) -> None:
         try:
             result = await handler(validate(DAEMON, msg.name, msg.params), peer)
         except AgentdError as e:

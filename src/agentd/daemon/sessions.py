@@ -82,7 +82,12 @@ class Sessions:
         fd = os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             json.dump(spec.to_wire(), f)
-        ready = await asyncio.to_thread(self._spawn_worker, spec_path)
+        try:
+            ready = await asyncio.to_thread(self._spawn_worker, spec_path)
+        finally:
+            # The spec holds the agent's whole environment (API keys): it lives on disk only
+            # until the worker has read it, which it has once it answered (or died).
+            spec_path.unlink(missing_ok=True)
         if "error" in ready:
             await self.ended(sid, 127, str(ready["error"]))
             return sid, str(ready["error"])

@@ -115,26 +115,32 @@ class Tasks:
         return session
 
     async def kill(self, ref: str, remove: bool, force: bool) -> dict[str, Any]:
+        """Stop the task; with `remove`, then remove it — unless (without `force`) its
+        worktree holds uncommitted work once the agent has stopped (an agent may write
+        files as it shuts down): then the task stays, stopped, and the error says so."""
         task = self.store.find_task(ref)
         config = self.load_config()
         result: dict[str, Any] = {"name": task["name"], "removed": False, "notes": []}
-        if remove and not force and Path(task["worktree"]).exists():
-            dirty = await asyncio.to_thread(git.dirty_files, Path(task["worktree"]))
-            if dirty:
-                raise Conflict(
-                    f"worktree of {task['name']} has {len(dirty)} uncommitted change(s) "
-                    f"({', '.join(dirty[:3])}{', …' if len(dirty) > 3 else ''}); commit them "
-                    f"or pass --force to discard them")
         session = self.session_of(task)
-        if task["status"] in lifecycle.ACTIVE or (
-                task["status"] == lifecycle.LOST and self.sessions.agent_survives(session)):
+        stopped = task["status"] in lifecycle.ACTIVE or (
+            task["status"] == lifecycle.LOST and self.sessions.agent_survives(session))
+        if stopped:
             self.store.apply(task["id"], "kill", "stopped by the user", attention="notice")
             self.store.add_event(task["id"], None, "killed", "info",
                                  f"{task['name']} killed by the user", {})
             await asyncio.to_thread(self.sessions.stop, session, config.kill_grace_seconds)
             await self.sessions.settle_pending()
-        if remove:
-            result.update(await self.remove(task))
+        if not remove:
+            return result
+        if not force and Path(task["worktree"]).exists():
+            dirty = await asyncio.to_thread(git.dirty_files, Path(task["worktree"]))
+            if dirty:
+                files = f"{', '.join(dirty[:3])}{', …' if len(dirty) > 3 else ''}"
+                head = (f"stopped {task['name']} but kept it: its worktree" if stopped
+                        else f"worktree of {task['name']}")
+                raise Conflict(f"{head} has {len(dirty)} uncommitted change(s) ({files}); "
+                               "commit them or pass --force to discard them")
+        result.update(await self.remove(task))
         return result
 
     async def remove(self, task: dict[str, Any]) -> dict[str, Any]:

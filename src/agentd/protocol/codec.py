@@ -36,8 +36,13 @@ MAX_PAYLOAD = 16 * 1024 * 1024
 
 def _json_frame(obj: dict[str, Any]) -> bytes:
     # ASCII JSON: lone surrogates (undecodable bytes in an environment) survive the trip.
-    payload = json.dumps(obj, separators=(",", ":")).encode()
+    # Strict JSON: NaN and Infinity are not JSON (ValueError, like an oversized payload).
+    payload = json.dumps(obj, separators=(",", ":"), allow_nan=False).encode()
     return _frame(JSON, payload)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _frame(kind: int, payload: bytes) -> bytes:
@@ -70,7 +75,7 @@ def _is_id(v: Any) -> bool:
 
 def _from_json(payload: bytes) -> Message | Invalid:
     try:
-        obj = json.loads(payload)
+        obj = json.loads(payload, parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError) as e:
         return Invalid(f"malformed JSON frame: {e}")
     except RecursionError:

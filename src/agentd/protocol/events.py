@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from agentd.attention import LEVELS
@@ -36,13 +35,28 @@ AGENT_KINDS: dict[str, str] = {
 THREAD_KINDS = {"message", "tool_call", "tool_result", "result"}
 
 
-@dataclass(frozen=True, slots=True)
 class AgentEvent:
-    kind: str
-    attention: str
-    summary: str
-    data: dict[str, Any]
-    ts: float | None
+    """One checked event. A plain slotted class, not a dataclass: every session worker loads
+    this module (through the store, for its fallback write), and importing dataclasses would
+    cost each worker ~1.4 MB."""
+
+    __slots__ = ("kind", "attention", "summary", "data", "ts")
+
+    def __init__(self, kind: str, attention: str, summary: str, data: dict[str, Any],
+                 ts: float | None) -> None:
+        self.kind, self.attention, self.summary, self.data, self.ts = (
+            kind, attention, summary, data, ts)
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.kind, self.attention, self.summary, self.data, self.ts)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is AgentEvent and self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "AgentEvent({!r}, {!r}, {!r}, {!r}, {!r})".format(*self._fields())
 
 
 def validate_batch(events: Any) -> list[AgentEvent]:

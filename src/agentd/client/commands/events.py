@@ -8,6 +8,7 @@ import os
 from agentd.attention import ACTION, NOTICE
 from agentd.client import format as fmt
 from agentd.errors import UsageError
+from agentd.text import printable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ MARKS = {ACTION: "!", NOTICE: "*"}
 
 def line(e: EventView, colour: bool) -> str:
     text = (f"{e.id:>6} {e.ts[11:19]} {MARKS.get(e.attention, ' ')} {(e.task or '-'):<20} "
-            f"{e.kind:<15} {e.summary}")
+            f"{printable(e.kind):<15} {printable(e.summary)}")
     return fmt.paint(text, e.attention, colour)
 
 

@@ -22,7 +22,8 @@ def cmd_run(a: Namespace, api: AgentdClient) -> int:
     task, start_error = api.create_task(
         name=a.name, agent=a.agent, base=a.base,
         workspace=os.path.abspath(a.workspace or os.getcwd()), prompt=a.prompt,
-        env=dict(os.environ), cols=size.columns, rows=size.lines)
+        env=dict(os.environ), cols=min(max(size.columns, 1), 1000),
+        rows=min(max(size.lines, 1), 1000))
     if a.json:
         print_json({**task.to_wire(), "start_error": start_error})
     else:

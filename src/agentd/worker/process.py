@@ -1,4 +1,4 @@
-"""Spawning the agent in a PTY and resizing it."""
+"""The agent's process: spawned as a session leader on a new PTY, reaped, resized."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import signal
 import struct
 import termios
 
+from agentd.procs import signal_group
+
 
 class SpawnError(Exception):
     pass
@@ -18,8 +20,50 @@ def set_size(fd: int, cols: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
-def spawn(argv: list[str], env: dict[str, str], cwd: str, cols: int, rows: int) -> tuple[int, int]:
-    """Start argv as a session leader on a new PTY. Returns (pid, master fd).
+class AgentProcess:
+    """The agent (pid, also its process group) and the master side of its PTY.
+
+    `open` goes false when the worker closes the master (output ended); `status` is the
+    wait status once the agent has been reaped."""
+
+    __slots__ = ("pid", "master", "open", "status")
+
+    def __init__(self, pid: int, master: int) -> None:
+        self.pid, self.master = pid, master
+        self.open = True
+        self.status: int | None = None
+
+    @property
+    def exited(self) -> bool:
+        return self.status is not None
+
+    def reap(self) -> bool:
+        """True when the agent has just been found exited."""
+        if self.status is not None:
+            return False
+        try:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            return False
+        if pid != self.pid:
+            return False
+        self.status = status
+        return True
+
+    def resize(self, cols: int, rows: int) -> None:
+        if self.open:
+            set_size(self.master, cols, rows)
+            signal_group(self.pid, signal.SIGWINCH)
+
+    def close(self) -> None:
+        if self.open:
+            self.open = False
+            os.close(self.master)
+
+
+def spawn(argv: list[str], env: dict[str, str], cwd: str, cols: int,
+          rows: int) -> AgentProcess:
+    """Start argv as a session leader on a new PTY.
 
     A failed exec is reported through a close-on-exec pipe and raised here as SpawnError,
     so "command not found" is an error of the caller, not a silent exit 127.
@@ -63,7 +107,7 @@ def spawn(argv: list[str], env: dict[str, str], cwd: str, cols: int, rows: int) 
             msg = f"command not found: {argv[0]}"
         raise SpawnError(f"cannot start {argv[0]}: {msg}")
     os.set_blocking(master, False)
-    return pid, master
+    return AgentProcess(pid, master)
 
 
 def exit_code_of(status: int) -> int:

@@ -10,28 +10,51 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from agentd.worker.screen import Screen
+
 CHECK_INTERVAL = 0.5
+# While the emulator is this far behind the output (a flood), the watch does not look: reading
+# the screen would feed it all at once. The worker loop feeds it in the next pause.
+FAR_BEHIND = 1 << 20
 
 
 class ScreenWatch:
-    def __init__(self, waiting: list[str], busy: list[str], idle_seconds: float) -> None:
+    def __init__(self, waiting: list[str], busy: list[str], idle_seconds: float, *,
+                 screen: Screen, last_output: Callable[[], float],
+                 report: Callable[[dict[str, Any]], None], arm: Callable[[Any], None]) -> None:
         self.waiting = [re.compile(p) for p in waiting]
         self.busy = [re.compile(p) for p in busy]
         self.idle_seconds = idle_seconds
+        self.screen = screen
+        self.last_output = last_output  # monotonic time of the latest output; 0.0 before any
+        self.report = report
+        self.arm = arm
+        self.active = bool(self.waiting or self.idle_seconds)
         self.state = "busy"
         self.checked_at = 0.0
         self.dirty = False
 
-    @property
-    def active(self) -> bool:
-        return bool(self.waiting or self.idle_seconds)
+    def stop(self) -> None:
+        """The agent has exited: nothing more to watch."""
+        self.active = False
 
     def saw_output(self) -> None:
-        self.dirty = True
+        if not self.dirty:  # once per look: this runs on every read of the PTY
+            self.dirty = True
+            if self.active:
+                self.arm(self)
 
-    def deadline(self, last_output: float) -> float | None:
+    def fire(self, now: float) -> None:
+        if not self.active or self.screen.behind >= FAR_BEHIND:
+            return
+        event = self.check(now, self.last_output(), self.screen.text)
+        if event:
+            self.report(event)
+
+    def deadline(self) -> float | None:
         if not self.active:
             return None
+        last_output = self.last_output()
         times = []
         if self.dirty:
             times.append(self.checked_at + CHECK_INTERVAL)
@@ -55,6 +78,8 @@ class ScreenWatch:
         if self.state != "busy":
             self.state = "busy"
             self.dirty = True
+            if self.active:
+                self.arm(self)
 
     def check(self, now: float, last_output: float,
               lines: Callable[[], list[str]]) -> dict[str, Any] | None:
@@ -93,5 +118,8 @@ class ScreenWatch:
         if new == "busy":
             return {"kind": "resumed", "attention": "info", "summary": summary,
                     "data": {"source": "screen", "was": was}}
+        if new == "idle":  # the evidence is the silence, not the screen (lifecycle.IDLE)
+            return {"kind": "waiting", "attention": attention, "summary": summary,
+                    "data": {"source": "idle", "seconds": self.idle_seconds}}
         return {"kind": "waiting", "attention": attention, "summary": summary,
                 "data": {"source": "screen", "pattern": match}}

@@ -1,0 +1,334 @@
+"""The session worker's loop: one selector over the PTY, the socket, its clients and a
+signal pipe, and the parts that keep time (kill plan, input held for later, prompt typing,
+screen watch). A part exposes `deadline()` (monotonic time it wants to `fire(now)`, or None)
+and arms itself when it gets one; the loop sleeps until the soonest deadline of the armed
+parts, and forgets a part once it has none. With nothing armed (the usual case) the loop
+does no timer work at all.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from agentd.jsonlog import JsonLog
+from agentd.logfiles import RawLog
+from agentd.procs import signal_group
+from agentd.protocol import codec
+from agentd.protocol.messages import Failure, Input, Invalid, Output, Push, Request
+from agentd.protocol.views import WorkerSpec
+from agentd.unix import bind_private
+from agentd.worker.clients import CONTROL, READ_ONLY, Client, Clients
+from agentd.worker.inputs import InputQueue, PromptTyper
+from agentd.worker.killplan import KillPlan
+from agentd.worker.process import AgentProcess, exit_code_of
+from agentd.worker.report import report_events, report_exit
+from agentd.worker.requests import Requests
+from agentd.worker.screen import Screen
+from agentd.worker.termquery import QUERY, answers
+from agentd.worker.watch import ScreenWatch
+
+READ_SIZE = 65536
+COALESCE = 65536  # bytes gathered from consecutive PTY reads into one output batch
+IDLE_SLICE = 16 * 1024  # emulator bytes fed per idle turn of the loop
+# Past INLINE bytes behind, the emulator waits for a QUIET pause in the output: during a
+# flood the loop only reads, logs and forwards (DESIGN §3), and the model catches up after.
+INLINE = 8 * 1024
+QUIET = 0.02
+KILL_AFTER_HANGUP = 5.0  # output ended but the agent lives on: SIGKILL this much later
+
+
+class Part(Protocol):
+    def deadline(self) -> float | None: ...
+
+    def fire(self, now: float) -> None: ...
+
+
+class Once:
+    """A part that runs `action` once, at the time given to `at()`."""
+
+    def __init__(self, action: Callable[[], None], arm: Callable[[Any], None]) -> None:
+        self.action, self.arm = action, arm
+        self.when: float | None = None
+
+    def at(self, when: float) -> None:
+        self.when = when
+        self.arm(self)
+
+    def deadline(self) -> float | None:
+        return self.when
+
+    def fire(self, now: float) -> None:
+        self.when = None
+        self.action()
+
+
+class Worker:
+    def __init__(self, spec: WorkerSpec, agent: AgentProcess, log: RawLog,
+                 jlog: JsonLog) -> None:
+        self.spec = spec
+        self.agent = agent
+        self.log = log
+        self.jlog = jlog
+        self.sel = selectors.DefaultSelector()
+        self.screen = Screen(spec.cols, spec.rows)
+        self.clients = Clients(self.sel, self.screen.snapshot)
+        self.last_output = 0.0  # monotonic time of the latest output
+        self.killed_by_user = False
+        self.armed: dict[Part, None] = {}  # parts with a deadline, or that just had one
+        arm = self.arm
+        self.kill = KillPlan(agent.pid, arm)
+        self.inputs = InputQueue(agent.master, self.want_pty_write, arm)
+        self.watch = ScreenWatch(
+            spec.waiting_patterns, spec.busy_patterns, float(spec.idle_seconds),
+            screen=self.screen, last_output=self.output_at,
+            report=lambda event: report_events(spec, [event]), arm=arm)
+        self.hangup = Once(self.hang_up, arm)
+        self.typer: PromptTyper | None = None
+        if spec.prompt_mode == "type" and spec.prompt:
+            self.typer = PromptTyper(spec.prompt, self.inputs.send, self.output_at,
+                                     time.monotonic(), arm)
+        self.requests = Requests(
+            session=spec.session_id, task=spec.task, agent=agent, screen=self.screen,
+            clients=self.clients, inputs=self.inputs, watch=self.watch,
+            terminate=self.terminate, log=jlog)
+
+    def listen(self) -> None:
+        self.server = bind_private(self.spec.socket, 64)
+        self.server.setblocking(False)
+        self.sel.register(self.server, selectors.EVENT_READ, "accept")
+        self.sel.register(self.agent.master, selectors.EVENT_READ, "pty")
+        self.sig_r, sig_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(sig_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            signal.signal(sig, lambda *_: None)
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        self.sel.register(self.sig_r, selectors.EVENT_READ, "signal")
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.reap()  # the agent may already have exited
+        agent = self.agent
+        while agent.status is None or agent.open:
+            for key, mask in self.sel.select(self.timeout()):
+                what = key.data
+                if what == "pty":
+                    if mask & selectors.EVENT_READ:
+                        self.read_pty()
+                    if mask & selectors.EVENT_WRITE:
+                        self.inputs.write()
+                elif what == "accept":
+                    self.clients.accept(self.server)
+                elif what == "signal":
+                    self.on_signal()
+                else:
+                    self.on_client(what, mask)
+            self.timers()
+        return self.finish()
+
+    def arm(self, part: Part) -> None:
+        self.armed[part] = None
+
+    def output_at(self) -> float:
+        return self.last_output
+
+    def timeout(self) -> float | None:
+        behind = self.screen.behind
+        if behind:  # the emulator is behind: feed it now, or in the next pause of the output
+            if behind <= INLINE:
+                return 0
+            return max(0.0, self.last_output + QUIET - time.monotonic())
+        if not self.armed:
+            return None  # the usual case: nothing scheduled
+        soonest = None
+        for part in list(self.armed):
+            at = part.deadline()
+            if at is None:
+                del self.armed[part]
+            elif soonest is None or at < soonest:
+                soonest = at
+        return None if soonest is None else max(0.0, soonest - time.monotonic())
+
+    def timers(self) -> None:
+        if self.armed:
+            now = time.monotonic()
+            for part in list(self.armed):
+                at = part.deadline()
+                if at is None:
+                    del self.armed[part]
+                elif at <= now:
+                    part.fire(now)
+        behind = self.screen.behind
+        if (behind and (behind <= INLINE or time.monotonic() - self.last_output >= QUIET)
+                and not self.sel.select(0)):
+            self.screen.catch_up(IDLE_SLICE)
+
+    # -- PTY -------------------------------------------------------------------------------
+
+    def read_pty(self, drain: bool = False) -> None:
+        """Read what the PTY has. The kernel hands out ~4 KB per read; reads are gathered
+        up to COALESCE bytes so a flood costs one log write and one frame per client per
+        batch, while a lone keystroke echo still goes out at once."""
+        master = self.agent.master
+        batch: list[bytes] = []
+        size = 0
+        while True:
+            try:
+                data = os.read(master, READ_SIZE)
+            except BlockingIOError:
+                data = None
+            except OSError:  # EIO: the slave side is closed
+                data = b""
+            if data:
+                batch.append(data)
+                size += len(data)
+                if drain or size < COALESCE:
+                    continue
+            if batch:
+                self.output(batch[0] if len(batch) == 1 else b"".join(batch))
+                batch, size = [], 0
+            if data is None:
+                if drain and self.agent.exited:
+                    self.close_pty()
+                return
+            if not data:
+                self.close_pty()
+                return
+            if not drain:
+                return
+
+    def log_trouble(self) -> None:
+        problem = self.log.problem()
+        if problem:
+            self.jlog("error", "session log write failed", task=self.spec.task, error=problem)
+            report_events(self.spec, [{"kind": "error", "attention": "notice",
+                                       "summary": problem[:400],
+                                       "data": {"source": "worker", "path": str(self.log.path),
+                                                "dropped_bytes": self.log.dropped}}])
+
+    def output(self, data: bytes) -> None:
+        clients = self.clients
+        if clients.by_fd:  # the people watching first: latency
+            clients.broadcast(codec.encode(Output(data)))
+        self.log.write(data)
+        if self.log.failing is not None:  # a full disk: say so once, keep the session going
+            self.log_trouble()
+        self.screen.write(data)
+        self.last_output = time.monotonic()
+        self.watch.saw_output()
+        if self.screen.behind <= INLINE:
+            self.screen.catch_up()  # a little output: cheaper now than another loop turn
+        if clients.interactive is None:
+            # A program that asks the terminal something waits for the answer, so the
+            # question ends its write: only the tail needs a look.
+            tail = data[-64:]
+            if QUERY.search(tail):
+                reply = answers(tail, lambda: self.screen.cursor()[:2])
+                if reply:
+                    self.inputs.send(reply)
+
+    def want_pty_write(self, on: bool) -> None:
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if on else 0)
+        self.sel.modify(self.agent.master, events, "pty")
+
+    def hang_up(self) -> None:
+        """The agent has exited: read what is left of its output, then close the PTY."""
+        if self.agent.open:
+            self.read_pty(drain=True)
+
+    def close_pty(self) -> None:
+        if not self.agent.open:
+            return
+        self.sel.unregister(self.agent.master)
+        self.agent.close()
+        self.inputs.close()
+        if not self.agent.exited:
+            # Output ended first; the exit status follows through SIGCHLD.
+            self.kill.start([(KILL_AFTER_HANGUP, signal.SIGKILL)], time.monotonic())
+
+    # -- signals and exit ------------------------------------------------------------------
+
+    def on_signal(self) -> None:
+        try:
+            sigs = os.read(self.sig_r, 512)
+        except BlockingIOError:
+            return
+        if signal.SIGCHLD in sigs:
+            self.reap()
+        if any(s in sigs for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)):
+            self.terminate(3.0)
+
+    def reap(self) -> None:
+        if not self.agent.reap():
+            return
+        self.kill.cancel()
+        self.watch.stop()
+        # Whatever the agent left behind in its group loses its terminal too.
+        signal_group(self.agent.pid, signal.SIGHUP)
+        self.hangup.at(time.monotonic())  # read what is left, then hang up the PTY
+
+    def terminate(self, grace: float) -> None:
+        if self.agent.exited:
+            return
+        self.killed_by_user = True
+        self.kill.terminate(grace, time.monotonic())
+
+    def finish(self) -> int:
+        status = self.agent.status or 0
+        code = exit_code_of(status)
+        if os.WIFSIGNALED(status):
+            reason = f"killed by signal {os.WTERMSIG(status)}"
+        else:
+            reason = f"exited with code {code}"
+        self.log.close()
+        self.jlog("info", f"agent {reason}", task=self.spec.task, exit_code=code,
+                  by_user=self.killed_by_user, dropped_screen_bytes=self.screen.dropped)
+        report_exit(self.spec, code, reason)
+        self.clients.end(Push("exited", {"exit_code": code, "reason": reason}), within=2.0)
+        try:
+            os.unlink(self.spec.socket)
+        except FileNotFoundError:
+            pass
+        return code
+
+    # -- clients ---------------------------------------------------------------------------
+
+    def on_client(self, c: Client, mask: int) -> None:
+        if mask & selectors.EVENT_WRITE:
+            self.clients.flush(c, writable=True)
+        if mask & selectors.EVENT_READ and c.fd in self.clients.by_fd:
+            try:
+                data = c.sock.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self.clients.drop(c)
+                return
+            for msg in c.decoder.feed(data):
+                self.handle(c, msg)
+                if c.fd not in self.clients.by_fd:
+                    return
+
+    def handle(self, c: Client, msg: Any) -> None:
+        if isinstance(msg, Input):
+            if c.mode != READ_ONLY and (c.mode == CONTROL or c is self.clients.interactive):
+                self.inputs.send(msg.data)
+                self.watch.saw_input(time.monotonic())
+        elif isinstance(msg, Request):
+            self.requests.dispatch(c, msg)
+        elif isinstance(msg, Invalid):
+            self.clients.send(c, Failure(msg.id, "protocol", msg.reason))
+            if msg.fatal:
+                c.closing = True
+                self.clients.flush(c)
+        else:
+            self.clients.send(c, Failure(None, "protocol",
+                                         f"unexpected {type(msg).__name__} frame"))
