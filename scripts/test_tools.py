@@ -57,6 +57,12 @@ def main() -> int:
         except install.InstallError as e:
             print(f"test tools: real agent CLIs unavailable ({e}); their tests will be "
                   "skipped")
+        try:
+            gemini = install.ensure_gemini(quiet=True)
+            print(f"test tools: Gemini CLI {install.GEMINI_CLI_VERSION} ready in "
+                  f"{gemini.parents[2]}")
+        except install.InstallError as e:
+            print(f"test tools: Gemini CLI unavailable ({e}); its test will be skipped")
     return 0
 
 

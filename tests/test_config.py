@@ -210,12 +210,36 @@ def test_unknown_agent_lookup_names_known_agents_and_file(tmp_path: Path) -> Non
      'prompt = "bad"\n', 6, "agents.b.prompt", "must be one of"),
     # a bad value in a built-in agent's override
     ('\n[agents.claude]\nprompt = "loud"\n', 3, "agents.claude.prompt", "must be one of"),
+    # prices: not finite, negative, unknown key, missing rate, not a table
+    ('[prices."m-1"]\ninput = 1\noutput = nan\n', 3, 'prices."m-1".output',
+     "must be a finite number ≥ 0"),
+    ('[prices."m-1"]\ninput = 1\noutput = 2\ncache_read = -0.5\n', 4,
+     'prices."m-1".cache_read', "must be a finite number ≥ 0"),
+    ('[prices."m-1"]\ninput = 1\noutput = 2\ncache = 1\n', 4, 'prices."m-1".cache',
+     "unknown key (known keys: input, output, cache_read, cache_write)"),
+    ('[prices."m.1"]\ninput = "1"\noutput = 2\n', 2, 'prices."m.1".input',
+     "must be a finite number ≥ 0"),
+    ('\n[prices."m-1"]\ninput = 1\n', 2, 'prices."m-1".output', "is required"),
+    ('[prices]\nm = 3\n', 2, 'prices."m"', "must be a table"),
 ])
 def test_error_names_file_line_and_key(tmp_path: Path, text: str, line: int, key: str,
                                        what: str) -> None:
     path, message = error_of(tmp_path, text)
     assert message.startswith(f"{path}:{line}: {key}: "), message
     assert what in message
+
+
+def test_prices_table_overrides(tmp_path: Path) -> None:
+    from agentd.pricing import override_cost
+    from agentd.records import Call
+
+    cfg = config.load(write(tmp_path, '[prices."my-model"]\ninput = 2\noutput = 8.5\n'
+                                      'cache_read = 0.2\n'))
+    assert cfg.prices == {"my-model": {"input": 2.0, "output": 8.5, "cache_read": 0.2}}
+    call = Call("k", None, "my-model", input=1_000_000, output=2_000_000,
+                cache_read=1_000_000, cache_write=500_000)
+    # cache writes at the input rate: the table gives none
+    assert override_cost(cfg.prices["my-model"], call) == pytest.approx(2 + 17 + 0.2 + 1)
 
 
 def test_unknown_key_lists_the_known_keys(tmp_path: Path) -> None:
@@ -271,3 +295,29 @@ def test_error_line_for_dotted_and_inline_tables(tmp_path: Path, text: str) -> N
 def test_negative_kill_grace_is_rejected(tmp_path: Path) -> None:
     path, message = error_of(tmp_path, "kill_grace_seconds = -1\n")
     assert message.startswith(f"{path}:1: kill_grace_seconds: "), message
+
+
+def test_setup_commands_per_repo_then_per_agent(tmp_path: Path) -> None:
+    repo = tmp_path / "web"
+    repo.mkdir()
+    cfg = config.load(write(tmp_path, f'[setup]\n"{repo}" = "npm ci"\n"/elsewhere" = "make"\n'
+                                      '[agents.x]\ncommand = "sh"\nsetup = "pip install -e ."\n'))
+    assert cfg.setup_commands(repo, cfg.agent("x")) == ["npm ci", "pip install -e ."]
+    assert cfg.setup_commands(tmp_path, cfg.agent("x")) == ["pip install -e ."]
+    assert cfg.setup_commands(tmp_path, cfg.agent("claude")) == []
+    assert config.load(write(tmp_path, "artifact_max_bytes = 5\n")).artifact_max_bytes == 5
+
+
+@pytest.mark.parametrize(("text", "what"), [
+    ('[setup]\n"relative/repo" = "npm ci"\n', "setup.relative/repo: must be the repository's "
+                                              "absolute path"),
+    ('[setup]\n"/r" = ""\n', "setup./r: must be a shell command"),
+    ('[setup]\n"/r" = 3\n', "setup./r: must be a shell command"),
+    ('[agents.x]\ncommand = "sh"\nsetup = " "\n', "agents.x.setup: must not be empty"),
+    ('[agents.x]\ncommand = "sh"\nsetup = ["a"]\n', "agents.x.setup: must be a string"),
+    ("artifact_max_bytes = 0\n", "artifact_max_bytes: must be from 1 to 1099511627776"),
+    ('setup = "npm ci"\n', "setup: must be a table"),
+])
+def test_bad_setup_and_artifact_settings(tmp_path: Path, text: str, what: str) -> None:
+    _, message = error_of(tmp_path, text)
+    assert what in message

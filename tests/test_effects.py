@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import pytest
+
 from agentd.effects import TaskState, Transition, plan
+from agentd.errors import UsageError
 from agentd.lifecycle import BLOCKED, RUNNING
-from agentd.protocol.events import AgentEvent
+from agentd.protocol.events import AgentEvent, validate_batch
 
 
 def ev(kind: str, summary: str = "s", attention: str = "info", ts: float | None = None,
@@ -67,6 +69,16 @@ def test_attention_is_the_latest_of_the_highest() -> None:
     assert plan(TaskState(RUNNING, None, None), [ev("progress", "x")]).attention == ("info", "x")
 
 
+def test_hooks_of_agents_with_transcripts_make_no_thread_entries() -> None:
+    """Claude Code's and Codex's threads come from their records (docs/usage.md): their
+    hooks' messages, tool calls and results stay events only, so nothing counts twice."""
+    fx = plan(TaskState(RUNNING, None, None), [
+        ev("tool_call", "Bash: ls", source="claude-hook", tool="Bash"),
+        ev("result", "done", source="codex-notify", content="done"),
+        ev("message", "hi", source="my-agent", content="hi")])
+    assert [kind for _, _, kind, _ in fx.thread] == ["message"]
+
+
 def test_thread_usage_and_artifact_rows() -> None:
     fx = plan(TaskState(RUNNING, None, None), [
         ev("message", "hi", role="user", content="hi"),
@@ -77,6 +89,27 @@ def test_thread_usage_and_artifact_rows() -> None:
     ])
     assert [(ts, role, kind) for ts, role, kind, _ in fx.thread] == [
         (None, "user", "message"), (5.0, "tool", "tool_call"), (None, "assistant", "result")]
-    assert json.loads(fx.thread[1][3]) == {"summary": "Bash: ls", "tool": "Bash"}
+    assert fx.thread[1][3] == {"summary": "Bash: ls", "tool": "Bash", "args": "Bash: ls"}
     assert fx.usage == [(None, {"tokens_in": 10, "tokens_out": 2})]
-    assert fx.artifacts[0][:4] == (None, "report", "/tmp/r.txt", "report")
+    a = fx.artifacts[0]
+    assert (a.ts, a.kind, a.path, a.description, a.stored) == (
+        None, "report", "/tmp/r.txt", "report", None)
+
+
+def test_a_conversation_event_names_the_sessions_conversation_latest_wins() -> None:
+    fx = plan(TaskState(RUNNING, None, None), [ev("conversation", "c", id="a1"),
+                                              ev("progress", "p"),
+                                              ev("conversation", "c", id="b2")])
+    assert fx.conversation == "b2"
+    assert fx.transitions == [] and fx.thread == []
+    assert plan(TaskState(RUNNING, None, None), [ev("progress", "p")]).conversation is None
+
+
+@pytest.mark.parametrize("data", [{}, {"id": ""}, {"id": "-x"}, {"id": "a b"}, {"id": 7},
+                                  {"id": "x" * 201}])
+def test_a_conversation_event_without_a_usable_id_is_rejected(data: dict[str, Any]) -> None:
+    with pytest.raises(UsageError, match="event 0: field 'data.id' must be the agent's "
+                                         "conversation id"):
+        validate_batch([{"kind": "conversation", "summary": "c", "data": data}])
+    assert validate_batch([{"kind": "conversation", "summary": "c",
+                            "data": {"id": "ses_01:a.b-c"}}])[0].data == {"id": "ses_01:a.b-c"}

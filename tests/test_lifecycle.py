@@ -199,3 +199,8 @@ def test_evidence_comes_from_data_source(data: dict[str, object], evidence: str)
 ])
 def test_exit_report_counts(ended: bool, lost: bool, code: int | None, counts: bool) -> None:
     assert s.exit_report_counts(ended, lost, code) is counts
+
+
+def test_the_last_session_of_a_task_to_end_decides() -> None:
+    assert s.session_end_decides(other_sessions_live=False) is True
+    assert s.session_end_decides(other_sessions_live=True) is False

@@ -32,6 +32,7 @@ class AgentSpec:
     busy_patterns: tuple[str, ...] = ()
     idle_seconds: float = 0.0
     integration: str = "generic"  # the module in agents/ that launches it and reads its hooks
+    setup: str | None = None  # a shell command run in a new worktree before the agent starts
 
 
 def builtin_agents() -> dict[str, dict[str, Any]]:
@@ -48,8 +49,12 @@ _TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "log_keep": int,
     "on_attention": str,
     "kill_grace_seconds": (int, float),
+    "artifact_max_bytes": int,
+    "setup": dict,
     "agents": dict,
+    "prices": dict,
 }
+PRICE_KEYS = ("input", "output", "cache_read", "cache_write")  # USD per million tokens
 _AGENT_KEYS: dict[str, type | tuple[type, ...]] = {
     "command": str,
     "args": list,
@@ -60,6 +65,7 @@ _AGENT_KEYS: dict[str, type | tuple[type, ...]] = {
     "idle_seconds": (int, float),
     "integration": str,
     "hooks": str,
+    "setup": str,
 }
 _TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a table",
                (int, float): "a number"}
@@ -76,6 +82,22 @@ class Config:
     log_keep: int = 1
     on_attention: str | None = None
     kill_grace_seconds: float = 3.0
+    artifact_max_bytes: int = 100 * 1024 * 1024
+    setup: dict[str, str] = field(default_factory=dict)  # repo path -> shell command
+
+    def setup_commands(self, repo: Path, agent: AgentSpec) -> list[str]:
+        """The setup commands for a new worktree of `repo` run by `agent`: the repo's
+        first, then the agent's."""
+        commands = []
+        for key, command in self.setup.items():
+            if Path(key).expanduser().resolve() == repo.resolve():
+                commands.append(command)
+                break
+        if agent.setup:
+            commands.append(agent.setup)
+        return commands
+    # model -> USD per million tokens by kind (docs/usage.md); wins over genai-prices
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def agent(self, name: str) -> AgentSpec:
         try:
@@ -157,6 +179,8 @@ def _agent_spec(path: Path, text: str, name: str, raw: dict[str, Any]) -> AgentS
         raise bad("command", "is required and must not be empty")
     if not 0 <= raw.get("idle_seconds", 0) <= MAX_SECONDS:
         raise bad("idle_seconds", f"must be a number of seconds from 0 to {MAX_SECONDS}")
+    if "setup" in raw and not raw["setup"].strip():
+        raise bad("setup", "must not be empty (leave the key out for no setup)")
     return AgentSpec(
         name=name, command=raw["command"], args=tuple(raw.get("args", ())),
         prompt=raw.get("prompt", "arg"), env=dict(raw.get("env", {})),
@@ -164,6 +188,7 @@ def _agent_spec(path: Path, text: str, name: str, raw: dict[str, Any]) -> AgentS
         busy_patterns=tuple(raw.get("busy_patterns", ())),
         idle_seconds=float(raw.get("idle_seconds", 0)),
         integration=raw.get("integration", "generic"),
+        setup=raw.get("setup"),
     )
 
 
@@ -179,6 +204,31 @@ def _unalias(path: Path, text: str, name: str, raw: dict[str, Any]) -> dict[str,
         raise _fail(path, text, section, "hooks", f"must be one of {', '.join(HOOKS_ALIAS)}")
     rest = {k: v for k, v in raw.items() if k != "hooks"}
     return {**rest, "integration": HOOKS_ALIAS[raw["hooks"]]}
+
+
+def _prices(path: Path, text: str, raw: dict[str, Any]) -> dict[str, dict[str, float]]:
+    import math
+
+    out: dict[str, dict[str, float]] = {}
+    for model, rates in raw.items():
+        section = f'prices."{model}"'
+        if not isinstance(rates, dict):
+            raise _fail(path, text, "prices", f'"{model}"',
+                        'must be a table like [prices."MODEL"] with input and output')
+        for key, value in rates.items():
+            if key not in PRICE_KEYS:
+                raise _fail(path, text, section, key,
+                            f"unknown key (known keys: {', '.join(PRICE_KEYS)})")
+            if isinstance(value, bool) or not isinstance(value, int | float) or \
+                    not math.isfinite(value) or value < 0:
+                raise _fail(path, text, section, key,
+                            "must be a finite number ≥ 0 (USD per million tokens)")
+        for key in ("input", "output"):
+            if key not in rates:
+                raise _fail(path, text, section, key,
+                            "is required (USD per million tokens)")
+        out[model] = {k: float(v) for k, v in rates.items()}
+    return out
 
 
 def load(path: Path) -> Config:
@@ -219,6 +269,16 @@ def load(path: Path) -> Config:
             key_bytes(data["detach_key"])
         except UsageError as e:
             raise _fail(path, text, "", "detach_key", str(e)) from None
+    setup = data.get("setup", {})
+    for repo, command in setup.items():
+        if not isinstance(command, str) or not command.strip():
+            raise _fail(path, text, "setup", repo, "must be a shell command (a non-empty "
+                        'string), e.g. "~/src/web" = "npm ci"')
+        if not (repo.startswith("/") or repo.startswith("~")):
+            raise _fail(path, text, "setup", repo, "must be the repository's absolute path "
+                        "(or one starting with ~)")
+    if "artifact_max_bytes" in data and not 1 <= data["artifact_max_bytes"] <= 1 << 40:
+        raise _fail(path, text, "", "artifact_max_bytes", f"must be from 1 to {1 << 40}")
     for key, low, high in (("log_max_bytes", 4096, 1 << 40), ("log_keep", 1, 100)):
         if key in data and not low <= data[key] <= high:
             raise _fail(path, text, "", key, f"must be from {low} to {high}")
@@ -228,4 +288,7 @@ def load(path: Path) -> Config:
         log_max_bytes=data.get("log_max_bytes", 64 * 1024 * 1024),
         log_keep=data.get("log_keep", 1), on_attention=data.get("on_attention"),
         kill_grace_seconds=float(data.get("kill_grace_seconds", 3.0)),
+        artifact_max_bytes=data.get("artifact_max_bytes", 100 * 1024 * 1024),
+        setup=dict(setup),
+        prices=_prices(path, text, data.get("prices", {})),
     )

@@ -88,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         git("-c", "user.name=demo-agent", "-c", "user.email=demo@agentd.invalid",
             "commit", "-q", "-m", f"demo: {prompt[:60]}")
         say(f"{GREEN}✔{RESET} committed the change", a.delay)
-        rep.send({"kind": "artifact", "attention": "info", "summary": "committed the change",
-                  "data": {"type": "commit", "path": str(notes)}})
+        rep.send({"kind": "artifact", "attention": "info", "summary": f"notes: {notes}",
+                  "data": {"type": "report", "path": str(notes)}})
     rep.send({"kind": "usage", "attention": "info", "summary": "token usage",
               "data": {"model": "demo-1", "tokens_in": 1200 + 50 * len(prompt),
                        "tokens_out": 340, "cost_usd": 0.012}})

@@ -115,6 +115,14 @@ def exit_report_counts(ended: bool, lost: bool, exit_code: int | None) -> bool:
     return not ended or (lost and exit_code is None)
 
 
+def session_end_decides(other_sessions_live: bool) -> bool:
+    """Does the end of a session (its exit, or its loss) decide the task's status? A task
+    may run several sessions at once (`agent run --task`: a reviewer beside the agent);
+    it is active while any of them is live, and the last one to end decides: its exit
+    status (or its loss) becomes the task's."""
+    return not other_sessions_live
+
+
 def next_status(current: str | None, event: str) -> str | None:
     """The status after `event`, or None when the event does not change it."""
     if event not in INPUTS:

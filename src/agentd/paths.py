@@ -188,6 +188,14 @@ class Paths:
     def session_log(self, session_id: str) -> Path:
         return self.logs / f"{session_id}.log"
 
+    def task_artifacts(self, task: str) -> Path:
+        """`artifacts/<task>/`: the files agentd keeps for a task (captured and registered)."""
+        return self.artifacts / task
+
+    def setup_result(self, session_id: str) -> Path:
+        """What a session's setup command did (written by `agentd.setup`)."""
+        return self.sessions / f"{session_id}.setup.json"
+
     def ensure(self) -> None:
         """Create the directories private to this user (0700), after checking that those
         that exist, and the config file, are this user's and writable by nobody else."""

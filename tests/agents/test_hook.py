@@ -87,3 +87,31 @@ def test_hook_failure_with_a_broken_config_is_logged_in_the_root(env: Env) -> No
     done = run_failing_hook(env)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     assert len(warnings_in(env.root / "logs" / "agentd.log")) == 1
+
+
+def test_the_conversation_id_is_reported_once_per_session_and_again_when_it_changes(
+        env: Env, repo: Path) -> None:
+    env.ok("run", "--agent", "sleeper", "--name", "c", cwd=repo)
+    session = env.wait_status("c", "running")["session"]
+
+    def hook(p: dict[str, Any]) -> None:
+        done = subprocess.run([sys.executable, "-m", "agentd", "hook", "claude"],
+                              input=json.dumps(p), env=hook_env(env, session),
+                              capture_output=True, text=True, timeout=30)
+        assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+    first = payload("claude", "pre_tool_use")
+    hook(first)
+    hook(payload("claude", "post_tool_use"))  # the same conversation: not reported again
+    hook({**first, "session_id": "d00d0000-aaaa-bbbb-cccc-000000000001"})  # /clear, say
+    reports = [(e["session"], e["data"]) for e in events(env, "c")
+               if e["kind"] == "conversation"]
+    assert reports == [
+        (session, {"id": first["session_id"], "agent": "claude", "source": "claude-hook"}),
+        (session, {"id": "d00d0000-aaaa-bbbb-cccc-000000000001", "agent": "claude",
+                   "source": "claude-hook"})]
+    card = env.ok("show", "c", "--json").json()
+    assert card["sessions"][0]["agent_session_id"] == "d00d0000-aaaa-bbbb-cccc-000000000001"
+    assert (env.root / "sessions" / f"{session}.conversation").read_text() == \
+        "d00d0000-aaaa-bbbb-cccc-000000000001"
+    env.ok("kill", "c")

@@ -16,15 +16,16 @@ from typing import Any
 import pytest
 
 import agentd.agents
-from agentd.agents import BUILTINS, MODULES, WITH_HOOKS, integration
-from agentd.agents.base import Defaults, Integration
+from agentd.agents import BUILTINS, MODULES, WITH_HOOKS, WITH_RECORDS, integration
+from agentd.agents.base import Defaults, Integration, RecordReader
 from agentd.config import PROMPT_MODES, AgentSpec
-from agentd.protocol.events import validate_batch
+from agentd.protocol.events import is_conversation_id, validate_batch
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CASES = sorted(p for p in FIXTURES.glob("*/*.json"))
 # Modules of the package that are not integrations.
-NOT_INTEGRATIONS = {"base", "hook", "claude_transcript"}
+NOT_INTEGRATIONS = {"base", "hook", "claude_records", "codex_records", "gemini_records",
+                    "opencode_records"}
 
 
 def session_files(tmp_path: Path) -> Any:
@@ -59,29 +60,35 @@ def test_payload_gives_the_golden_events(path: Path, tmp_path: Path) -> None:
     validate_batch(events)  # and the daemon takes them
 
 
-def test_claude_stop_reads_only_what_the_transcript_added(tmp_path: Path) -> None:
-    transcript = tmp_path / "t.jsonl"
-    lines = (FIXTURES / "claude" / "stop.transcript.jsonl").read_text().splitlines(True)
-    transcript.write_text("".join(lines))
-    case = json.loads((FIXTURES / "claude" / "stop.json").read_text())
-    payload = {**case["payload"], "transcript_path": str(transcript)}
-    claude = integration("claude")
-    files = session_files(tmp_path)
+CONVERSATIONS = json.loads((FIXTURES / "conversations.json").read_text())["expected"]
 
-    first = claude.hook_events(payload, [], files)
-    assert first[0]["kind"] == "usage" and first[0]["data"]["tokens_out"] == 21
-    assert (tmp_path / "0123456789.transcript-offset").read_text() == str(
-        len("".join(lines).encode()))
-    # Nothing new: no usage event, only the turn's end.
-    assert [e["kind"] for e in claude.hook_events(payload, [], files)] == ["result", "waiting"]
-    # One more assistant message, and half of another (no newline yet): only the whole one.
-    message = json.loads(next(line for line in lines if '"assistant"' in line))
-    message["message"].update(id="msg_new", usage={"input_tokens": 10, "output_tokens": 4})
-    with transcript.open("a") as f:
-        f.write(json.dumps(message) + "\n" + '{"type": "assistant", "mess')
-    third = claude.hook_events(payload, [], files)
-    assert third[0]["data"] == {"model": "claude-opus-5-5", "tokens_in": 10, "tokens_out": 4,
-                                "cost_usd": round((10 * 15 + 4 * 75) / 1e6, 6)}
+
+def test_every_case_says_which_conversation_it_names() -> None:
+    assert sorted(CONVERSATIONS) == sorted(f"{p.parent.name}/{p.stem}" for p in CASES)
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_payload_names_its_conversation(path: Path) -> None:
+    payload = json.loads(path.read_text())["payload"]
+    assert integration(path.parent.name).conversation_id(payload) == CONVERSATIONS[
+        f"{path.parent.name}/{path.stem}"]
+
+
+@pytest.mark.parametrize("good", ["c9a85c7b-2e0d-46da-b5d4-0fed06c31324", "ses_01", "a:b.c",
+                                  "x" * 200])
+def test_real_conversation_ids_are_taken(good: str) -> None:
+    assert is_conversation_id(good)
+    assert integration("claude").conversation_id({"session_id": good}) == good
+
+
+@pytest.mark.parametrize("bad", ["", "-rf", "--dangerously-skip-permissions", "a b", "x;y",
+                                 "é", "a" * 201, 42, None])
+def test_a_conversation_id_that_could_be_an_option_or_worse_is_not_taken(bad: Any) -> None:
+    # It goes back to the agent as an argument (agent resume); the daemon's rule agrees.
+    assert not is_conversation_id(bad)
+    assert integration("claude").conversation_id({"session_id": bad}) is None
+    assert integration("codex").conversation_id({"type": "agent-turn-complete",
+                                                 "thread-id": bad}) is None
 
 
 # -- launch --------------------------------------------------------------------------------
@@ -163,8 +170,70 @@ def test_each_module_satisfies_the_interface(name: str, tmp_path: Path) -> None:
     if name not in WITH_HOOKS:
         with pytest.raises(NotImplementedError):
             it.hook_events({}, [], session_files(tmp_path))
-    # Not built yet: every integration says "not supported".
-    assert (it.usage_reader(), it.thread_reader(), it.resume_argv("ref")) == (None,) * 3
+    reader = it.record_reader()
+    assert (reader is not None) == (name in WITH_RECORDS)
+    if reader is not None:
+        assert isinstance(reader, RecordReader)
+        assert reader.roots({"HOME": str(tmp_path)})  # somewhere under the agent's home
+    resumed = it.resume(AgentSpec(name=name, command="x", integration=name), "c1", "p",
+                        session_files(tmp_path))
+    assert resumed is None or (resumed[0][0] == "x" and isinstance(resumed[1], dict))
+    assert it.conversation_id({}) is None
+
+
+NOTIFY = "notify=" + json.dumps([sys.executable, "-m", "agentd", "hook", "codex"])
+# (integration, conversation id, prompt) -> the resumed session's command line; "S" stands
+# for Claude's per-session settings file. Written from each CLI's documented syntax
+# (`claude --help`, `codex resume --help`, Gemini CLI's and opencode's CLI docs).
+RESUMES = [
+    ("claude", "c9a85c7b", "go on", ["x", "--settings", "S", "--resume", "c9a85c7b", "-a",
+                                     "go on"]),
+    ("claude", None, "go on", ["x", "--settings", "S", "--continue", "-a", "go on"]),
+    ("claude", "c9a85c7b", "", ["x", "--settings", "S", "--resume", "c9a85c7b", "-a"]),
+    ("codex", "01a2-fd21", "go on", ["x", "resume", "-c", NOTIFY, "-a", "01a2-fd21",
+                                     "go on"]),
+    ("codex", None, "go on", ["x", "resume", "-c", NOTIFY, "-a", "--last", "go on"]),
+    ("codex", "01a2-fd21", "", ["x", "resume", "-c", NOTIFY, "-a", "01a2-fd21"]),
+    ("gemini", "6577c6cc", "go on", ["x", "--resume", "6577c6cc", "-i", "go on"]),
+    ("gemini", None, "go on", ["x", "--resume", "latest", "-i", "go on"]),
+    ("gemini", None, "", ["x", "--resume", "latest"]),
+    ("opencode", "ses_01", "go on", ["x", "--session", "ses_01", "--prompt", "go on"]),
+    ("opencode", None, "", ["x", "--continue"]),
+    ("aider", None, "go on", ["x", "--restore-chat-history"]),  # the prompt is typed
+]
+
+
+@pytest.mark.parametrize(("name", "conversation", "prompt", "expected"), RESUMES)
+def test_resume_continues_the_agents_own_conversation(
+        name: str, conversation: str | None, prompt: str, expected: list[str],
+        tmp_path: Path) -> None:
+    it = integration(name)
+    d = it.defaults
+    args = ("-a",) if name in ("claude", "codex") else d.args
+    agent = AgentSpec(name=name, command="x", integration=name, args=args, prompt=d.prompt)
+    resumed = it.resume(agent, conversation, prompt, session_files(tmp_path))
+    assert resumed is not None
+    argv, env = resumed
+    settings = str(tmp_path / "0123456789.claude-settings.json")
+    assert [("S" if a == settings else a) for a in argv] == expected
+    assert env == {}
+    if name == "claude":  # the resumed session has agentd's hooks too
+        assert "Stop" in json.loads(Path(settings).read_text())["hooks"]
+
+
+@pytest.mark.parametrize("name", ["demo", "generic"])
+def test_agents_without_a_conversation_cannot_resume(name: str, tmp_path: Path) -> None:
+    agent = AgentSpec(name=name, command="x", integration=name)
+    assert integration(name).resume(agent, "c1", "p", session_files(tmp_path)) is None
+
+
+@pytest.mark.parametrize(("name", "flag"), [("gemini", "-i"), ("opencode", "--prompt")])
+def test_no_prompt_leaves_no_prompt_option_without_a_value(name: str, flag: str,
+                                                           tmp_path: Path) -> None:
+    it = integration(name)
+    agent = AgentSpec(name=name, command="x", integration=name, args=it.defaults.args)
+    assert it.launch(agent, "", session_files(tmp_path))[0] == ["x"]
+    assert it.launch(agent, "hi", session_files(tmp_path))[0] == ["x", flag, "hi"]
 
 
 def test_unknown_integration_names_the_known_ones() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -100,6 +101,8 @@ def test_unknown_session_and_request(env: Env, repo: Path) -> None:
 def test_batch_effects_usage_thread_artifacts_and_blocked(env: Env, repo: Path) -> None:
     env.ok("run", "--agent", "sleeper", "--name", "worker", cwd=repo)
     sid = session_of(env, "worker")
+    report = env.root / "worktrees" / "worker" / "report.txt"
+    report.write_text("the report\n")
     batch = [ev("hello", "message", data={"role": "assistant", "content": "hi"}),
              ev("tokens", "usage", data={"tokens_in": 2300, "tokens_out": 900,
                                          "cost_usd": 0.18, "model": "m"}),
@@ -116,7 +119,9 @@ def test_batch_effects_usage_thread_artifacts_and_blocked(env: Env, repo: Path) 
     assert row.startswith("⚠ worker") and "2.3k/900" in row and "$0.18" in row
     with env.db() as db:
         assert db.execute("SELECT COUNT(*) FROM thread_entries").fetchone()[0] == 1
-        assert db.execute("SELECT path FROM artifacts").fetchone()[0] == "report.txt"
+        path, stored = db.execute("SELECT path, stored FROM artifacts").fetchone()
+    assert path == os.path.realpath(report)  # copied by the daemon (docs/artifacts.md)
+    assert (env.root / "artifacts" / "worker" / stored).read_text() == "the report\n"
     with daemon(env) as conn:
         conn.request("append_session_events", {"session": sid, "events": [
             ev("back at it", "resumed")]})

@@ -50,6 +50,12 @@ def test_kill_of_a_lost_task_still_ends_its_surviving_agent(env: Env, repo: Path
     os.kill(worker, signal.SIGKILL)
     env.wait_status("orphan", "lost")
     assert alive(agent)  # the PTY's hang-up did not stop it
+    # Resuming would put a second agent beside it in the worktree.
+    r = env.agent("resume", "orphan")
+    assert (r.code, r.out) == (4, "")
+    assert r.err == (f"agent: error: the agent of orphan's lost session "
+                     f"{env.task('orphan')['session']} still runs (pid {agent}); stop it "
+                     "first (agent kill orphan)\n")
     env.ok("kill", "orphan")
     wait_for(lambda: not alive(agent), 10, "the orphaned agent to end")
     assert env.status("orphan") == "killed"

@@ -40,6 +40,23 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("session_exited", {"session": "s", "exit_code": "0"}, "parameter 'exit_code' must be"),
     ("append_session_events", {"session": "s", "events": {"kind": "x"}},
      "parameter 'events' must be a list"),
+    ("add_artifact", {"name": "t", "paths": "/a"}, "parameter 'paths' must be a list of "
+                                                   "strings"),
+    ("add_artifact", {"name": "t", "paths": ["/a"], "kind": "patch"},
+     "parameter 'kind' must be one of file, test-results, screenshot, report"),
+    ("add_artifact", {"name": "t", "paths": ["a"]},
+     "add_artifact: parameter 'paths' must be a non-empty list of absolute paths"),
+    ("get_artifact", {"name": "t", "id": 0}, "parameter 'id' must be an integer from 1"),
+    ("get_artifact", {"name": "t"}, "get_artifact: parameter 'id' is required"),
+    ("merge_task", {"name": "t", "squash": 1}, "parameter 'squash' must be true or false"),
+    ("apply_patch", {"name": "t"}, "apply_patch: parameter 'workspace' is required"),
+    ("apply_patch", {"name": "t", "workspace": "rel"},
+     "apply_patch: parameter 'workspace' must be an absolute path"),
+    ("start_session", {}, "start_session: parameter 'name' is required (a string)"),
+    ("start_session", {"name": "t", "resume": "yes"}, "parameter 'resume' must be true or"),
+    ("start_session", {"name": "t", "env": ["A=1"]}, "parameter 'env' must be an object"),
+    ("show_task", {"name": "t", "thread": 1001},
+     "show_task: parameter 'thread' must be an integer from 0 to 1000"),
 ]
 
 

@@ -285,7 +285,7 @@ def imported_by(env: Env, *args: str) -> set[str]:
 
 
 HEAVY = {"asyncio", "sqlite3", "dataclasses", "argparse", "textual", "rich", "pathlib",
-         "subprocess", "typing"}
+         "subprocess", "typing", "genai_prices", "pydantic", "agentd.pricing"}
 
 
 def test_ls_and_attach_start_without_heavy_imports(env: Env, repo: Path) -> None:
@@ -293,6 +293,10 @@ def test_ls_and_attach_start_without_heavy_imports(env: Env, repo: Path) -> None
     ls = imported_by(env, "ls")
     assert {"agentd.client.cli", "agentd.client.api", "agentd.client.commands.ls"} <= ls
     assert ls & HEAVY == set()
+    # Costs are computed when usage is recorded, in the daemon: listing them never prices.
+    listed = imported_by(env, "ls", "--json")
+    assert not {m for m in ls | listed if m.split(".")[0] in ("genai_prices", "pydantic")}
+    assert "agentd.pricing" not in ls | listed
     attach = imported_by(env, "attach", "no-such-task")
     assert "agentd.client.attach" in attach
     assert attach & HEAVY == set()

@@ -89,6 +89,8 @@ class Request:
     kind: str = ""  # "main", "side", "count_tokens", "other"
     turn: int | None = None  # index of the scripted turn that answered it
     after_tool_result: bool = False  # last user message carried a tool_result
+    message_id: str | None = None  # of the message it was answered with
+    usage: dict[str, int] | None = None  # the usage that message reported
 
 
 def _blocks(turn: Turn) -> list[dict[str, Any]]:
@@ -158,8 +160,18 @@ class FakeAnthropic(FakeServer):
             return k, _blocks(self.turns[k])
         return k, [text(self.default_text)]
 
+    def known_usage(self, kind: str, n: int, in_tok: int, out_tok: int) -> dict[str, int]:
+        """The usage reported for the ``n``-th request (from 0) of its ``kind``: fixed,
+        distinct figures, cache reads and writes included, for tests to expect exactly."""
+        if kind == "main":
+            return {"input_tokens": in_tok, "output_tokens": out_tok,
+                    "cache_creation_input_tokens": 300 + 7 * n,
+                    "cache_read_input_tokens": 0 if n == 0 else 2000 + 11 * n}
+        return {"input_tokens": 40 + n, "output_tokens": 3,
+                "cache_creation_input_tokens": 0, "cache_read_input_tokens": 5}
+
     def build_message(
-        self, body: dict[str, Any], blocks: list[dict[str, Any]]
+        self, body: dict[str, Any], blocks: list[dict[str, Any]], kind: str = "main", n: int = 0
     ) -> dict[str, Any]:
         blocks = [dict(b) for b in blocks]
         for b in blocks:
@@ -178,13 +190,7 @@ class FakeAnthropic(FakeServer):
             "content": blocks,
             "stop_reason": stop,
             "stop_sequence": None,
-            "usage": {
-                "input_tokens": in_tok,
-                "output_tokens": out_tok,
-                "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": 0,
-                "service_tier": "standard",
-            },
+            "usage": {**self.known_usage(kind, n, in_tok, out_tok), "service_tier": "standard"},
         }
 
     def sse_events(self, msg: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -271,7 +277,11 @@ class _Handler(JsonHandler):
                 req.kind, req.turn = "main", idx
             else:
                 req.kind, blocks = "side", [text(o.side_text)]
-            msg = o.build_message(body, blocks)
+            with o.lock:
+                n = sum(1 for r in o.log if r.kind == req.kind and r.usage is not None)
+                msg = o.build_message(body, blocks, req.kind, n)
+                req.message_id = msg["id"]
+                req.usage = {k: v for k, v in msg["usage"].items() if isinstance(v, int)}
             if body.get("stream"):
                 self._sse(o.sse_events(msg))
             else:

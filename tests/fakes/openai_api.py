@@ -102,6 +102,8 @@ class Request:
     time: float = field(default_factory=time.time)
     kind: str = ""  # "main", "side", "models", "other"
     turn: int | None = None
+    response_id: str | None = None
+    usage: dict[str, int] | None = None  # input (cached included), cached, output
 
 
 def turn_metadata(headers: dict[str, str], body: Any) -> dict[str, Any]:
@@ -223,8 +225,17 @@ class FakeOpenAI(FakeServer):
             return k, _items(self.turns[k])
         return k, [message(self.default_text)]
 
-    def build_response(self, body: dict[str, Any], items: list[dict[str, Any]]
-                       ) -> dict[str, Any]:
+    def known_usage(self, kind: str, n: int, in_tok: int, out_tok: int) -> dict[str, int]:
+        """The usage reported for the ``n``-th request (from 0) of its ``kind``: fixed,
+        distinct figures, cached input included in input (as OpenAI counts it)."""
+        if kind == "main":
+            cached = 0 if n == 0 else min(in_tok, 1024 + 13 * n)
+            return {"input_tokens": in_tok + cached, "cached_tokens": cached,
+                    "output_tokens": out_tok}
+        return {"input_tokens": 60 + n, "cached_tokens": 0, "output_tokens": 4}
+
+    def build_response(self, body: dict[str, Any], items: list[dict[str, Any]],
+                       kind: str = "main", n: int = 0) -> dict[str, Any]:
         out = []
         for it in items:
             it = json.loads(json.dumps(it))  # deep copy
@@ -236,6 +247,7 @@ class FakeOpenAI(FakeServer):
             out.append(it)
         in_tok = estimate_tokens({k: body.get(k) for k in ("instructions", "input", "tools")})
         out_tok = sum(estimate_tokens(i) for i in out)
+        u = self.known_usage(kind, n, in_tok, out_tok)
         return {
             "id": _id("resp"),
             "object": "response",
@@ -247,11 +259,11 @@ class FakeOpenAI(FakeServer):
             "tool_choice": body.get("tool_choice", "auto"),
             "tools": [],
             "usage": {
-                "input_tokens": in_tok,
-                "input_tokens_details": {"cached_tokens": 0},
-                "output_tokens": out_tok,
+                "input_tokens": u["input_tokens"],
+                "input_tokens_details": {"cached_tokens": u["cached_tokens"]},
+                "output_tokens": u["output_tokens"],
                 "output_tokens_details": {"reasoning_tokens": 0},
-                "total_tokens": in_tok + out_tok,
+                "total_tokens": u["input_tokens"] + u["output_tokens"],
             },
         }
 
@@ -310,6 +322,11 @@ class _Handler(JsonHandler):
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Connection", "close")
         self.send_header("x-request-id", _id("req"))
+        # Rate-limit headers, as the real API sends them: Codex reports them in a
+        # token_count event that repeats the total so far (a re-emitted total).
+        self.send_header("x-codex-primary-used-percent", "12.5")
+        self.send_header("x-codex-primary-window-minutes", "300")
+        self.send_header("x-codex-primary-reset-at", str(int(time.time()) + 3600))
         self.end_headers()
         self.close_connection = True
         for e in events:
@@ -349,7 +366,14 @@ class _Handler(JsonHandler):
                     items = [message(json.dumps(schema_filler(fmt.get("schema"), o.side_text)))]
                 else:
                     items = [message(o.side_text)]
-            resp = o.build_response(body, items)
+            with o.lock:
+                n = sum(1 for r in o.log if r.kind == req.kind and r.usage is not None)
+                resp = o.build_response(body, items, req.kind, n)
+                u = resp["usage"]
+                req.response_id = resp["id"]
+                req.usage = {"input_tokens": u["input_tokens"],
+                             "cached_tokens": u["input_tokens_details"]["cached_tokens"],
+                             "output_tokens": u["output_tokens"]}
             if body.get("stream", False):
                 self._sse(o.sse_events(resp))
             else:

@@ -32,6 +32,11 @@ class FakeServer:
             return [r for r in self.log if r.kind == "main"]
 
     @property
+    def side_requests(self) -> list[Any]:
+        with self.lock:
+            return [r for r in self.log if r.kind == "side"]
+
+    @property
     def paths(self) -> list[str]:
         with self.lock:
             return [f"{r.method} {r.path}" for r in self.log]

@@ -29,6 +29,10 @@ CODEX_PACKAGE = "@openai/codex"
 CODEX_VERSION = "0.169.0"
 
 PINNED = {CLAUDE_CODE_PACKAGE: CLAUDE_CODE_VERSION, CODEX_PACKAGE: CODEX_VERSION}
+# Gemini CLI (plain JavaScript, run by the system's node) goes to a directory of its own
+# beside the cache dir, so installing it never touches the Claude/Codex install.
+GEMINI_CLI_PACKAGE = "@google/gemini-cli"
+GEMINI_CLI_VERSION = "0.61.0"
 
 REPO = Path(__file__).resolve().parents[2]
 NPM_TIMEOUT_S = 900
@@ -87,52 +91,78 @@ def is_installed(cache_dir: Path) -> bool:
         os.access(paths[k], os.X_OK) for k in ("claude", "codex"))
 
 
+def gemini_binary(cache_dir: Path | None = None) -> Path:
+    return (cache_dir or default_cache_dir()).resolve().parent / "gemini-cli" / \
+        "node_modules" / ".bin" / "gemini"
+
+
+def ensure_gemini(cache_dir: Path | None = None, *, quiet: bool = False) -> Path:
+    """Installs the pinned Gemini CLI beside ``cache_dir`` unless there; returns its
+    binary. Raises :class:`InstallError` with a one-line reason."""
+    binary = gemini_binary(cache_dir)
+    target = binary.parents[2]
+    pinned = {GEMINI_CLI_PACKAGE: GEMINI_CLI_VERSION}
+    if installed_version(target, GEMINI_CLI_PACKAGE) == GEMINI_CLI_VERSION and \
+            os.access(binary, os.X_OK):
+        return binary
+    if shutil.which("node") is None:
+        raise InstallError("node not found on PATH (Gemini CLI needs Node.js 20+)")
+    _npm_install(target, pinned, quiet)
+    if not os.access(binary, os.X_OK):
+        raise InstallError(f"npm install finished but {binary} is missing")
+    return binary
+
+
 def ensure_installed(cache_dir: Path | None = None, *, quiet: bool = False) -> dict[str, Path]:
     """Installs the pinned CLIs into ``cache_dir`` unless already there; returns
     :func:`binary_paths`. Raises :class:`InstallError` with a one-line reason."""
     cache_dir = (cache_dir or default_cache_dir()).resolve()
     if not is_installed(cache_dir):
-        npm = shutil.which("npm")
-        if npm is None:
-            raise InstallError("npm not found on PATH (install Node.js 20+ with npm)")
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        # A package.json of our own keeps npm from walking up into the repo's.
-        pj = cache_dir / "package.json"
-        if not pj.exists():
-            pj.write_text(json.dumps({"name": "agentd-agent-clis", "private": True}) + "\n")
-        cmd = [npm, "install", "--prefix", str(cache_dir), "--no-audit", "--no-fund",
-               "--save-exact", "--cache", str(cache_dir / ".npm-cache"),
-               "--logs-dir", str(cache_dir / ".npm-cache" / "_logs"),
-               "--loglevel", "error",
-               *(f"{p}@{v}" for p, v in PINNED.items())]
-        env = dict(os.environ, npm_config_update_notifier="false")
-        t0 = time.monotonic()
-        try:
-            r = subprocess.run(cmd, cwd=cache_dir, env=env, capture_output=True, text=True,
-                               timeout=NPM_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            raise InstallError(f"npm install timed out after {NPM_TIMEOUT_S}s") from None
-        if r.returncode != 0:
-            lines = [ln.strip() for ln in (r.stderr + r.stdout).splitlines()
-                     if ln.strip() and "npm warn" not in ln.lower()]
-            noise = ("code", "syscall", "errno", "path", "at ", "A complete log")
-            errs = [ln[len("npm error "):] for ln in lines if ln.startswith("npm error ")
-                    and not ln[len("npm error "):].lstrip().startswith(noise)]
-            codes = [ln.split()[-1] for ln in lines if ln.startswith("npm error code ")]
-            logs = [ln.rsplit(" ", 1)[-1] for ln in lines if "A complete log" in ln]
-            why = " ".join(codes[:1] + (errs or lines or ["(no output)"])[:1])
-            raise InstallError(f"npm install failed (exit {r.returncode}): {why}"
-                               + (f" [log: {logs[0]}]" if logs else ""))
+        _npm_install(cache_dir, PINNED, quiet)
         if not is_installed(cache_dir):
             missing = [str(p) for k, p in binary_paths(cache_dir).items()
                        if k in ("claude", "codex") and not os.access(p, os.X_OK)]
             raise InstallError("npm install finished but binaries are missing: "
                                + ", ".join(missing or ["(version mismatch)"]))
-        # the tarball cache (~330 MB) is only useful for reinstalling; drop it, keep logs
-        shutil.rmtree(cache_dir / ".npm-cache" / "_cacache", ignore_errors=True)
-        if not quiet:
-            print(f"installed in {time.monotonic() - t0:.1f}s", file=sys.stderr)
     return binary_paths(cache_dir)
+
+
+def _npm_install(cache_dir: Path, pinned: dict[str, str], quiet: bool) -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise InstallError("npm not found on PATH (install Node.js 20+ with npm)")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    # A package.json of our own keeps npm from walking up into the repo's.
+    pj = cache_dir / "package.json"
+    if not pj.exists():
+        pj.write_text(json.dumps({"name": "agentd-agent-clis", "private": True}) + "\n")
+    cmd = [npm, "install", "--prefix", str(cache_dir), "--no-audit", "--no-fund",
+           "--save-exact", "--cache", str(cache_dir / ".npm-cache"),
+           "--logs-dir", str(cache_dir / ".npm-cache" / "_logs"),
+           "--loglevel", "error",
+           *(f"{p}@{v}" for p, v in pinned.items())]
+    env = dict(os.environ, npm_config_update_notifier="false")
+    t0 = time.monotonic()
+    try:
+        r = subprocess.run(cmd, cwd=cache_dir, env=env, capture_output=True, text=True,
+                           timeout=NPM_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise InstallError(f"npm install timed out after {NPM_TIMEOUT_S}s") from None
+    if r.returncode != 0:
+        lines = [ln.strip() for ln in (r.stderr + r.stdout).splitlines()
+                 if ln.strip() and "npm warn" not in ln.lower()]
+        noise = ("code", "syscall", "errno", "path", "at ", "A complete log")
+        errs = [ln[len("npm error "):] for ln in lines if ln.startswith("npm error ")
+                and not ln[len("npm error "):].lstrip().startswith(noise)]
+        codes = [ln.split()[-1] for ln in lines if ln.startswith("npm error code ")]
+        logs = [ln.rsplit(" ", 1)[-1] for ln in lines if "A complete log" in ln]
+        why = " ".join(codes[:1] + (errs or lines or ["(no output)"])[:1])
+        raise InstallError(f"npm install failed (exit {r.returncode}): {why}"
+                           + (f" [log: {logs[0]}]" if logs else ""))
+    # the tarball cache (~330 MB) is only useful for reinstalling; drop it, keep logs
+    shutil.rmtree(cache_dir / ".npm-cache" / "_cacache", ignore_errors=True)
+    if not quiet:
+        print(f"installed in {time.monotonic() - t0:.1f}s", file=sys.stderr)
 
 
 def main(argv: list[str]) -> int:
@@ -144,6 +174,12 @@ def main(argv: list[str]) -> int:
         return 1
     print(f"claude: {paths['claude']}  ({CLAUDE_CODE_PACKAGE}@{CLAUDE_CODE_VERSION})")
     print(f"codex: {paths['codex']}  ({CODEX_PACKAGE}@{CODEX_VERSION})")
+    try:
+        gemini = ensure_gemini(cache)
+    except InstallError as e:
+        print(f"install.py: {e}", file=sys.stderr)
+        return 1
+    print(f"gemini: {gemini}  ({GEMINI_CLI_PACKAGE}@{GEMINI_CLI_VERSION})")
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from agentd.errors import TaskNotFound
+from agentd.protocol.events import validate_batch
 from agentd.store import migrations
 from agentd.store.db import Store
 
@@ -20,19 +22,26 @@ SCHEMA = {
         "id", "name", "agent", "prompt", "status", "status_reason", "workspace", "base",
         "base_commit", "branch", "worktree", "created_at", "ended_at", "exit_code",
         "attention", "attention_summary", "acked_event", "tokens_in", "tokens_out",
-        "cost_usd", "git_stat", "blocked_source",
+        "cost_usd", "git_stat", "blocked_source", "tokens_cache_read", "tokens_cache_write",
+        "unpriced_calls", "merged_at", "merged_into", "merged_tip", "merged_how",
     ],
     "sessions": [
         "id", "task_id", "seq", "argv", "worker_pid", "agent_pid", "started_at", "ended_at",
-        "exit_code", "end_reason", "lost", "settled", "worker_ident", "agent_ident",
+        "exit_code", "end_reason", "lost", "settled", "worker_ident", "agent_ident", "agent",
+        "prompt", "agent_session_id", "resumes", "records",
     ],
     "events": ["id", "task_id", "session_id", "ts", "kind", "attention", "summary", "data"],
-    "thread_entries": ["id", "task_id", "session_id", "ts", "role", "kind", "content"],
-    "artifacts": ["id", "task_id", "session_id", "ts", "kind", "path", "description", "data"],
+    "thread_entries": ["id", "task_id", "session_id", "ts", "role", "kind", "content",
+                       "entry_key"],
+    "artifacts": ["id", "task_id", "session_id", "ts", "kind", "path", "description", "data",
+                  "stored", "size", "sha256", "mime"],
     "usage": ["id", "task_id", "session_id", "ts", "model", "tokens_in", "tokens_out",
-              "cost_usd"],
+              "cost_usd", "cache_read", "cache_write", "call_key", "agent", "source",
+              "price_source"],
+    "record_files": ["task_id", "path", "session_id", "offset", "state"],
 }
-INDEXES = {"sessions_task", "events_task", "thread_task", "artifacts_task", "usage_task"}
+INDEXES = {"sessions_task", "events_task", "thread_task", "artifacts_task", "usage_task",
+           "usage_call", "thread_entry"}
 
 
 def schema_of(db: sqlite3.Connection) -> dict[str, list[str]]:
@@ -81,7 +90,8 @@ def test_fresh_db_has_exactly_the_schema(store: Store) -> None:
     assert schema_of(store.db) == SCHEMA
     assert indexes_of(store.db) == INDEXES
     applied = [r[0] for r in store.db.execute("SELECT name FROM migrations ORDER BY rowid")]
-    assert applied == ["m001_initial", "m002_lifecycle_columns", "m003_process_identity"]
+    assert applied == ["m001_initial", "m002_lifecycle_columns", "m003_process_identity",
+                       "m004_session_agents", "m005_usage_records", "m006_artifacts_and_merge"]
     assert [fn.__name__ for fn in migrations.MIGRATIONS] == applied
 
 
@@ -255,17 +265,67 @@ def test_killed_task_stays_killed_when_its_session_exits(store: Store) -> None:
     assert t["status_reason"] == "stopped by the user"
 
 
-def test_only_the_latest_session_decides_the_status(store: Store) -> None:
+def test_the_last_session_to_end_decides_the_status(store: Store) -> None:
     task = task_with_session(store, sid="first")
     store.finish_session("first", 1, "exited with code 1")
-    store.apply(task["id"], "start")
-    store.add_session(task["id"], "second", ["demo"])
-    store.add_session(task["id"], "third", ["demo"])
+    store.add_session(task["id"], "second", ["demo"], "demo", "again", start="resumed")
+    t = store.task_by_id(task["id"])
+    assert (t["status"], t["exit_code"], t["ended_at"]) == ("running", None, None)
+    store.add_session(task["id"], "third", ["demo"], "codex", "review", start="reviewer")
     assert store.latest_session(task["id"])["id"] == "third"
-    store.finish_session("second", 1, "exited with code 1")
-    assert store.task_by_id(task["id"])["status"] == "running"
+    # The latest ends first: the second still runs, so the task does.
     store.finish_session("third", 0, "exited with code 0")
-    assert store.task_by_id(task["id"])["status"] == "completed"
+    assert store.task_by_id(task["id"])["status"] == "running"
+    store.finish_session("second", 2, "exited with code 2")
+    t = store.task_by_id(task["id"])
+    assert (t["status"], t["exit_code"]) == ("failed", 2)
+    assert [(s["id"], s["seq"], s["agent"], s["prompt"]) for s in store.sessions_of(
+        task["id"])] == [("first", 1, None, None), ("second", 2, "demo", "again"),
+                         ("third", 3, "codex", "review")]
+    assert kinds(store, task["id"]).count("session_added") == 2
+
+
+def test_a_lost_session_beside_a_live_one_leaves_the_task_running(store: Store) -> None:
+    task = task_with_session(store, sid="first")
+    store.add_session(task["id"], "second", ["demo"], "demo", "", start="added")
+    store.mark_lost("first", "its worker vanished")
+    assert store.task_by_id(task["id"])["status"] == "running"
+    store.mark_lost("second", "its worker vanished too")
+    assert store.task_by_id(task["id"])["status"] == "lost"
+
+
+def test_the_conversation_event_sets_the_sessions_conversation(store: Store) -> None:
+    task = new_task(store)
+    store.add_session(task["id"], "s1", ["demo"], "demo", "fix it")
+    store.add_session(task["id"], "s2", ["demo"], "demo", "")
+    assert store.conversation_of(task["id"], "demo")["id"] == "s2"  # the latest one
+    store.append_agent_events(task["id"], "s1", validate_batch(
+        [{"kind": "conversation", "summary": "c", "data": {"id": "conv-1"}}]))
+    assert store.session("s1")["agent_session_id"] == "conv-1"
+    assert store.session("s2")["agent_session_id"] is None
+    # A resume continues the latest session whose conversation is known.
+    assert store.conversation_of(task["id"], "demo")["id"] == "s1"
+    assert store.conversation_of(task["id"], "codex") is None
+
+
+def test_card_reads_events_thread_and_usage_per_session(store: Store) -> None:
+    task = task_with_session(store, sid="s1")
+    store.add_session(task["id"], "s2", ["demo"], "demo", "")
+    for sid, n in (("s1", 10), ("s2", 5), ("s2", 1)):
+        store.append_agent_events(task["id"], sid, validate_batch([
+            {"kind": "message", "summary": f"m{n}", "data": {"role": "user"}},
+            {"kind": "usage", "summary": "u", "data": {"tokens_in": n, "tokens_out": 1}}]))
+    assert store.usage_by_session(task["id"]) == {
+        "s1": {"tokens_in": 10, "tokens_out": 1, "cache_read": 0, "cache_write": 0,
+               "cost_usd": None},
+        "s2": {"tokens_in": 6, "tokens_out": 2, "cache_read": 0, "cache_write": 0,
+               "cost_usd": None}}
+    assert [json.loads(t["content"])["summary"] for t in store.thread_tail(task["id"], 2)] == [
+        "m5", "m1"]
+    every = store.events(task_id=task["id"])
+    assert store.recent_events(task["id"], 3) == every[-3:]
+    assert store.recent_events(task["id"], 0) == []
+    assert store.recent_events(task["id"], 10_000) == every
 
 
 def test_mark_lost(store: Store) -> None:

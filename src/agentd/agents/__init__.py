@@ -24,6 +24,9 @@ MODULES = {
 BUILTINS = ("claude", "codex", "gemini", "opencode", "aider", "demo")
 # The integrations with hooks (`agent hook NAME`); a test checks this against the modules.
 WITH_HOOKS = ("claude", "codex")
+# The integrations whose own records (transcripts, rollouts) the daemon reads for usage and
+# the thread (docs/usage.md); a test checks this against the modules.
+WITH_RECORDS = ("claude", "codex", "gemini", "opencode")
 
 
 def integration(name: str) -> Integration:

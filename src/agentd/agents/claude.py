@@ -1,17 +1,26 @@
 """Claude Code: each session gets `--settings <file>` installing agentd's hooks (the user's
-settings files are not touched); each hook's stdin payload becomes events (docs/events.md)."""
+settings files are not touched); each hook's stdin payload becomes events (docs/events.md).
+Usage and the thread come from its transcripts (agents/claude_records.py)."""
 
 from __future__ import annotations
 
 import json
 
-from agentd.agents.base import Defaults, Integration, command_line, hook_command, short, turn_ended
+from agentd.agents.base import (
+    Defaults,
+    Integration,
+    command_line,
+    conversation_id,
+    hook_command,
+    short,
+    turn_ended,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from agentd.agents.base import SessionFile
+    from agentd.agents.base import RecordReader, SessionFile
     from agentd.config import AgentSpec
 
 HOOKS = ("Notification", "PermissionRequest", "Stop", "UserPromptSubmit", "PreToolUse",
@@ -44,7 +53,9 @@ def _tool_brief(p: dict[str, Any]) -> str:
 def events(p: dict[str, Any], session_file: SessionFile) -> list[dict[str, Any]]:
     """Events for one Claude Code hook payload (hook_event_name says which hook)."""
     name = p.get("hook_event_name", "")
-    data = {"source": "claude-hook", "hook": name}
+    data: dict[str, Any] = {"source": "claude-hook", "hook": name}
+    if p.get("transcript_path"):
+        data["transcript_path"] = str(p["transcript_path"])  # where the daemon reads usage
     if name == "Notification":
         kind = p.get("notification_type", "")
         message = short(p.get("message") or "Claude needs your attention")
@@ -76,13 +87,9 @@ def events(p: dict[str, Any], session_file: SessionFile) -> list[dict[str, Any]]
                  "data": {**data, "tool": p.get("tool_name"),
                           "output": short(p.get("tool_response"), 2000)}}]
     if name == "Stop":
-        from agentd.agents.claude_transcript import usage_since
-
-        found: list[dict[str, Any]] = []
-        usage = usage_since(p.get("transcript_path"), session_file("transcript-offset"))
-        if usage:
-            found.append({"kind": "usage", "summary": "token usage", "data": usage})
-        return found + turn_ended(p.get("last_assistant_message") or "", data)
+        # Usage and the thread come from the transcript, which the daemon reads as it grows
+        # (a Stop makes it read at once): not from here, where its last line may be unwritten.
+        return turn_ended(p.get("last_assistant_message") or "", data)
     if name == "SessionEnd":
         return [{"kind": "progress", "summary": f"Claude session ended ({p.get('reason')})",
                  "data": data}]
@@ -96,15 +103,29 @@ class Claude(Integration):
         busy_patterns=(r"esc to interrupt",))
     hook_payload = "stdin"
 
-    def launch(self, spec: AgentSpec, prompt: str,
-               session_file: SessionFile) -> tuple[list[str], dict[str, str]]:
+    def launch(self, spec: AgentSpec, prompt: str, session_file: SessionFile,
+               extra: tuple[str, ...] = ()) -> tuple[list[str], dict[str, str]]:
         path = session_file("claude-settings.json")
         path.write_text(json.dumps(settings(), indent=2))
-        return command_line(spec, prompt, ["--settings", str(path)]), {}
+        return command_line(spec, prompt, ["--settings", str(path), *extra]), {}
+
+    def conversation_id(self, payload: dict[str, Any]) -> str | None:
+        return conversation_id(payload.get("session_id"))  # in every hook's payload
+
+    def resume(self, spec: AgentSpec, conversation: str | None, prompt: str,
+               session_file: SessionFile) -> tuple[list[str], dict[str, str]] | None:
+        # --continue: the latest conversation in this directory (the task's worktree).
+        how = ("--resume", conversation) if conversation else ("--continue",)
+        return self.launch(spec, prompt, session_file, how)
 
     def hook_events(self, payload: dict[str, Any], argv: list[str],
                     session_file: SessionFile) -> list[dict[str, Any]]:
         return events(payload, session_file)
+
+    def record_reader(self) -> RecordReader:
+        from agentd.agents.claude_records import READER
+
+        return READER
 
 
 INTEGRATION = Claude()

@@ -1,18 +1,26 @@
 """Codex CLI: each session gets `-c notify=[...]` running `agent hook codex`, which Codex
 calls with a JSON payload as its last argument when a turn completes (docs/events.md).
-Approval prompts are not notified: the screen patterns find those."""
+Approval prompts are not notified: the screen patterns find those. Usage and the thread
+come from its rollouts (agents/codex_records.py)."""
 
 from __future__ import annotations
 
 import json
 
-from agentd.agents.base import Defaults, Integration, command_line, hook_command, turn_ended
+from agentd.agents.base import (
+    Defaults,
+    Integration,
+    command_line,
+    conversation_id,
+    hook_command,
+    turn_ended,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from agentd.agents.base import SessionFile
+    from agentd.agents.base import RecordReader, SessionFile
     from agentd.config import AgentSpec
 
 
@@ -48,12 +56,37 @@ class Codex(Integration):
 
     def launch(self, spec: AgentSpec, prompt: str,
                session_file: SessionFile) -> tuple[list[str], dict[str, str]]:
-        notify = "notify=" + json.dumps(hook_command("codex"))
-        return command_line(spec, prompt, ["-c", notify]), {}
+        return command_line(spec, prompt, ["-c", _notify()]), {}
+
+    def conversation_id(self, payload: dict[str, Any]) -> str | None:
+        # The title side thread completes a turn under a thread id of its own.
+        if payload.get("type") != "agent-turn-complete" or _is_title_thread(
+                payload.get("last-assistant-message") or ""):
+            return None
+        return conversation_id(payload.get("thread-id"))
+
+    def resume(self, spec: AgentSpec, conversation: str | None, prompt: str,
+               session_file: SessionFile) -> tuple[list[str], dict[str, str]] | None:
+        # `codex resume [OPTIONS] [SESSION_ID] [PROMPT]`; --last: the most recent session
+        # recorded in this directory (Codex filters by cwd, the task's worktree).
+        argv = [spec.command, "resume", "-c", _notify(), *spec.args,
+                conversation or "--last"]
+        if spec.prompt == "arg" and prompt:
+            argv.append(prompt)
+        return argv, {}
 
     def hook_events(self, payload: dict[str, Any], argv: list[str],
                     session_file: SessionFile) -> list[dict[str, Any]]:
         return events(payload)
+
+    def record_reader(self) -> RecordReader:
+        from agentd.agents.codex_records import READER
+
+        return READER
+
+
+def _notify() -> str:
+    return "notify=" + json.dumps(hook_command("codex"))
 
 
 INTEGRATION = Codex()

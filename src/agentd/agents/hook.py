@@ -14,7 +14,7 @@ import os
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
-    from typing import IO
+    from typing import IO, Any
 
 
 def run_hook(agent: str, argv: list[str], stdin: IO[str]) -> int:
@@ -38,15 +38,38 @@ def run_hook(agent: str, argv: list[str], stdin: IO[str]) -> int:
             raise LookupError(f"agent {agent!r} has no hooks wired to agentd")
         # Session files are in the runtime root whatever data_dir says: no config to read.
         paths = Paths.resolve(root=root)
-        events = it.hook_events(json.loads(raw or "{}"), argv,
+        payload = json.loads(raw or "{}")
+        events = it.hook_events(payload, argv,
                                 lambda suffix: paths.session_file(session, suffix))
+        source = f"{it.name}-{'notify' if it.hook_payload == 'argv' else 'hook'}"
+        marker, conversation = conversation_news(it.name, source, it.conversation_id(payload),
+                                                 paths.session_file(session, "conversation"))
+        if conversation:
+            events.insert(0, conversation)
         from agentd.protocol.connection import Connection
 
         with Connection.open(Path(socket), timeout=5) as conn:
             conn.request("append_session_events", {"session": session, "events": events})
+        if conversation:
+            marker.write_text(conversation["data"]["id"])
     except Exception as e:  # noqa: BLE001 - never break the agent
         _log_failure(root, agent, session, e)
     return 0
+
+
+def conversation_news(agent: str, source: str, conversation: str | None,
+                      marker: Path) -> tuple[Path, dict[str, Any] | None]:
+    """A `conversation` event when the payload names a conversation id the session has not
+    reported yet (`marker`, `<session>.conversation`, holds the last one delivered)."""
+    if not conversation:
+        return marker, None
+    try:
+        if marker.read_text() == conversation:
+            return marker, None
+    except OSError:
+        pass
+    return marker, {"kind": "conversation", "summary": f"{agent} conversation {conversation}",
+                    "data": {"id": conversation, "agent": agent, "source": source}}
 
 
 def _log_failure(root: Path, agent: str, session: str, error: Exception) -> None:

@@ -65,10 +65,36 @@ class AgentdClient:
                     cols: int, rows: int, name: str | None = None, agent: str | None = None,
                     base: str | None = None) -> tuple[TaskView, str | None]:
         """The new task, and why its agent failed to start (None when it started)."""
-        task = self.call("create_session", {
+        task = self.create_task_reply(workspace, prompt, env, cols, rows, name, agent, base)
+        return TaskView.from_wire(task), task.get("start_error")
+
+    def create_task_reply(self, workspace: str, prompt: list[str], env: dict[str, str],
+                          cols: int, rows: int, name: str | None = None,
+                          agent: str | None = None, base: str | None = None) -> dict[str, Any]:
+        """`create_session`'s whole reply: the task object plus `start_error`, `setup` (the
+        setup commands that run first) and `included` (.worktreeinclude files copied)."""
+        reply: dict[str, Any] = self.call("create_session", {
             "name": name, "agent": agent, "base": base, "workspace": workspace,
             "prompt": prompt, "env": env, "cols": cols, "rows": rows})
-        return TaskView.from_wire(task), task.get("start_error")
+        return reply
+
+    def start_session(self, name: str, prompt: list[str], env: dict[str, str], cols: int,
+                      rows: int, agent: str | None = None,
+                      resume: bool = False) -> tuple[TaskView, dict[str, Any]]:
+        """Another session in the task `name`: of `agent` (default: the task's), with
+        `resume` one continuing that agent's conversation. The task, and the reply's
+        `session_agent`, `resumed` (the session continued, or None) and `start_error`."""
+        reply: dict[str, Any] = self.call("start_session", {
+            "name": name, "agent": agent, "prompt": prompt, "resume": resume, "env": env,
+            "cols": cols, "rows": rows})
+        return TaskView.from_wire(reply), {k: reply.get(k) for k in (
+            "session_agent", "resumed", "start_error")}
+
+    def task_card(self, name: str, events: int = 10, thread: int = 10) -> dict[str, Any]:
+        """`show_task`: the task object with its sessions, last events and thread tail."""
+        card: dict[str, Any] = self.call("show_task", {"name": name, "events": events,
+                                                        "thread": thread})
+        return card
 
     def kill(self, name: str, rm: bool = False, force: bool = False) -> dict[str, Any]:
         result: dict[str, Any] = self.call("kill_session",
@@ -135,6 +161,68 @@ class AgentdClient:
                 msg = conn.recv()
                 if isinstance(msg, Push) and msg.name == "event":
                     yield EventView.from_wire(msg.data)
+
+    # -- artifacts and bringing work home (docs/artifacts.md) ------------------------------
+
+    def add_artifact(self, name: str, paths: list[str], kind: str = "file",
+                     description: str | None = None,
+                     outside: bool = False) -> list[dict[str, Any]]:
+        """Register files (absolute paths) with a task, or with the session `name` ids;
+        all or none."""
+        return list(self.call("add_artifact", {
+            "name": name, "paths": paths, "kind": kind, "description": description,
+            "outside": outside})["artifacts"])
+
+    def artifacts(self, name: str) -> list[dict[str, Any]]:
+        return list(self.call("list_artifacts", {"name": name})["artifacts"])
+
+    def artifact_bytes(self, name: str, artifact_id: int) -> Iterator[bytes]:
+        """An artifact's content, streamed (OUTPUT frames, then the reply)."""
+        with self.connect() as conn:
+            req = conn.send_request("get_artifact", {"name": name, "id": artifact_id})
+            while True:
+                msg = conn.recv()
+                if isinstance(msg, Output):
+                    yield msg.data
+                elif isinstance(msg, Reply) and msg.id == req:
+                    return
+                elif isinstance(msg, Failure):
+                    raise from_wire(msg.code, msg.message)
+
+    def merge(self, name: str, into: str | None = None, squash: bool = False,
+              dry_run: bool = False) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("merge_task", {
+            "name": name, "into": into, "squash": squash, "dry_run": dry_run}, timeout=600)
+        return result
+
+    def apply(self, name: str, workspace: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("apply_patch", {"name": name,
+                                                           "workspace": workspace})
+        return result
+
+    # -- usage and threads -----------------------------------------------------------------
+
+    def usage(self, name: str | None = None, by: str | None = None,
+              since: str | None = None) -> dict[str, Any]:
+        """Token and cost totals (usage_report), overall or grouped `by` task, agent,
+        model or day, of one task or all, since a date."""
+        result: dict[str, Any] = self.call("usage_report",
+                                           {"name": name, "by": by, "since": since})
+        return result
+
+    def thread(self, name: str) -> dict[str, Any]:
+        """A task's thread: entries in order, each tool call with its result."""
+        result: dict[str, Any] = self.call("get_thread", {"name": name})
+        return result
+
+    def follow_thread(self, name: str) -> Iterator[dict[str, Any]]:
+        """A task's thread entries as they are stored, until the daemon goes away."""
+        with self.connect(None) as conn:
+            conn.request("get_thread", {"name": name, "follow": True})
+            while True:
+                msg = conn.recv()
+                if isinstance(msg, Push) and msg.name == "thread_entry":
+                    yield msg.data
 
     # -- sessions --------------------------------------------------------------------------
 

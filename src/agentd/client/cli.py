@@ -32,6 +32,7 @@ EXAMPLES = """examples:
   agent ls
   agent attach fix-tests        # Ctrl-] detaches
   agent diff fix-tests --stat
+  agent merge fix-tests --dry-run
   agent kill fix-tests          # agent kill --rm fix-tests also removes worktree + logs
 """
 
@@ -68,9 +69,30 @@ COMMANDS: dict[str, Command] = {
             arg("--agent", help="agent from config (default: default_agent)"),
             arg("--base", help="branch or commit to start from (default: current branch)"),
             arg("--workspace", help="the repository (default: current directory)"),
+            arg("--task", metavar="NAME",
+                help="add a session to this existing task instead (a second agent, a "
+                     "reviewer: same worktree; not with --name, --base, --workspace)"),
             arg("--attach", action="store_true", help="attach right after starting"),
             JSON,
             arg("prompt", nargs="*", help="what the agent should do"))),
+    "resume": Command(
+        "resume", "cmd_resume",
+        "a new session of an ended task's agent, continuing its conversation",
+        epilog='example: agent resume fix-tests "now run the linter too"', args=(
+            arg("name", help="task name or session id"),
+            arg("--agent", help="whose conversation to continue when the task ran several "
+                                "agents (default: the task's agent)"),
+            arg("--attach", action="store_true", help="attach right after starting"),
+            JSON,
+            arg("prompt", nargs="*", help="the next message (default: none)"))),
+    "show": Command(
+        "show", "cmd_show", "a task's card: status, sessions, last events, thread",
+        epilog="example: agent show fix-tests --json", args=(
+            arg("name", help="task name or session id"),
+            arg("--events", type=int, default=10, metavar="N", help="last N events (10)"),
+            arg("--thread", type=int, default=10, metavar="N",
+                help="last N thread entries (10)"),
+            JSON)),
     "ls": Command(
         "ls", "cmd_ls", "list tasks, those needing you first", fast=True, args=(
             arg("--all", action="store_true", help="include tasks ended over 24h ago"),
@@ -136,6 +158,57 @@ COMMANDS: dict[str, Command] = {
             arg("summary", nargs="+"))),
     "ack": Command(
         "events", "cmd_ack", "acknowledge a task's attention", args=(arg("name"),)),
+    "artifacts": Command(
+        "artifacts", "cmd_artifacts", "a task's artifacts: commits, final patch, files, "
+        "test results", epilog="example: agent artifacts fix-tests", args=(
+            arg("name"), JSON)),
+    "artifact": Command(
+        "artifacts", "cmd_artifact", "add, get or show one artifact",
+        epilog="examples: agent artifact add --kind test-results junit.xml   # in a session\n"
+               "          agent artifact add --task fix-tests report.md\n"
+               "          agent artifact get fix-tests 3 -o final.patch\n"
+               "          agent artifact show fix-tests 5", args=(
+            arg("action", choices=("add", "get", "show")),
+            arg("items", nargs="+", metavar="ARG", help="add: PATH...; get, show: NAME ID"),
+            arg("--kind", choices=("file", "test-results", "screenshot", "report"),
+                default="file", help="add: what the file is (default: file)"),
+            arg("--task", help="add: the task (default: this session's, AGENTD_SESSION_ID)"),
+            arg("--outside", action="store_true",
+                help="add: allow a file outside the task's worktree"),
+            arg("--description", help="add: a line saying what it is"),
+            arg("-o", "--output", metavar="PATH", help="get: write to PATH (default: stdout)"),
+            JSON)),
+    "merge": Command(
+        "merge", "cmd_merge", "merge a task's branch into its base in the workspace checkout",
+        epilog="examples: agent merge fix-tests --dry-run\n"
+               "          agent merge fix-tests --squash", args=(
+            arg("name"),
+            arg("--squash", action="store_true", help="one new commit instead of the branch"),
+            arg("--into", metavar="BRANCH", help="merge into BRANCH (default: the task's base)"),
+            arg("--dry-run", action="store_true",
+                help="say what would happen (fast-forward, merge, conflicts); change nothing"),
+            JSON)),
+    "apply": Command(
+        "merge", "cmd_apply", "apply a task's final patch to this checkout, uncommitted",
+        epilog="example: agent apply fix-tests && git diff", args=(
+            arg("name"),
+            arg("--workspace", help="the checkout (default: current directory)"),
+            JSON)),
+    "usage": Command(
+        "usage", "cmd_usage", "tokens and cost: in total, or by task, agent, model or day",
+        epilog="examples: agent usage --by model\n"
+               "          agent usage fix-tests --since 2026-12-01 --json", args=(
+            arg("name", nargs="?", help="only this task"),
+            arg("--by", choices=("task", "agent", "model", "day"), help="one row per ..."),
+            arg("--since", metavar="DATE", help="YYYY-MM-DD or an ISO date and time"),
+            JSON)),
+    "thread": Command(
+        "usage", "cmd_thread", "a task's conversation: prompt, messages, tool calls, result",
+        epilog="example: agent thread fix-tests --follow", args=(
+            arg("name"),
+            arg("-f", "--follow", action="store_true", help="keep printing new entries"),
+            arg("--json", action="store_true",
+                help="JSON (with --follow: newline-delimited)"))),
 }
 
 

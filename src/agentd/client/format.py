@@ -29,6 +29,15 @@ def paint(text: str, key: str, colour: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if colour and code else text
 
 
+def safe(text: Any, limit: int | None = None) -> str:
+    """Text from an agent, fit for a terminal (agentd.text.printable: control characters
+    and bidi overrides made visible, one line), cut to `limit` characters."""
+    text = printable(text if isinstance(text, str) else "" if text is None else str(text))
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
 def duration(seconds: float) -> str:
     s = int(seconds)
     if s < 60:
@@ -56,8 +65,25 @@ def tokens(t: TaskView) -> str:
     return f"{count(t.tokens_in or 0)}/{count(t.tokens_out or 0)}"
 
 
+def dollars(usd: float) -> str:
+    return f"${usd:.2f}" if usd >= 0.01 or usd == 0 else "<$0.01"
+
+
 def cost(t: TaskView) -> str:
-    return "-" if t.cost_usd is None else f"${t.cost_usd:.2f}"
+    """`$0.18`; `?` while some call's model has no known price; `-` before any usage."""
+    if t.usage is None and t.cost_usd is None:
+        return "-"
+    if t.usage is not None and t.usage.get("unpriced_calls"):
+        return "?"
+    return "-" if t.cost_usd is None else dollars(t.cost_usd)
+
+
+def visible(text: str, newlines: bool = False) -> str:
+    """Text from an agent, safe for a terminal (agentd.text.printable); with `newlines`,
+    its line breaks are kept as line breaks."""
+    if newlines:
+        return "\n".join(printable(line) for line in text.split("\n"))
+    return printable(text)
 
 
 def sort_tasks(tasks: list[TaskView]) -> list[TaskView]:
@@ -68,7 +94,8 @@ def sort_tasks(tasks: list[TaskView]) -> list[TaskView]:
 def table(tasks: list[TaskView], colour: bool) -> str:
     rows = [("NAME", "AGENT", "STATUS", "ELAPSED", "TOKENS", "COST")]
     for t in tasks:
-        rows.append((t.name, t.agent, t.status, duration(t.elapsed_seconds), tokens(t),
+        status = t.status + (" (merged)" if t.merged_into else "")
+        rows.append((t.name, t.agent, status, duration(t.elapsed_seconds), tokens(t),
                      cost(t)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
@@ -87,3 +114,15 @@ def table(tasks: list[TaskView], colour: bool) -> str:
                                  colour)
         out.append(line)
     return "\n".join(out)
+
+
+def content(text: str, keep: str = "\n\t") -> str:
+    """A file's text from an agent, fit for a terminal: as `safe`, but the characters in
+    `keep` (newline and tab) pass."""
+    out, start = [], 0
+    for i, c in enumerate(text):
+        if c in keep:
+            out += [printable(text[start:i]), c]
+            start = i + 1
+    out.append(printable(text[start:]))
+    return "".join(out)

@@ -79,7 +79,7 @@ def delete_branch(repo: Path, branch: str) -> None:
 
 
 def dirty_files(worktree: Path) -> list[str]:
-    text = out("status", "--porcelain", "--untracked-files=all", cwd=worktree)
+    text = git("status", "--porcelain", "--untracked-files=all", cwd=worktree).stdout
     return [line[3:] for line in text.splitlines() if line]
 
 
@@ -114,3 +114,136 @@ def numstat(worktree: Path, base: str, tree: str) -> dict[str, int]:
         added += int(a) if a.isdigit() else 0
         removed += int(r) if r.isdigit() else 0
     return {"files": files, "added": added, "removed": removed}
+
+
+# -- artifacts: what a task's branch holds ---------------------------------------------------
+
+LOG_FORMAT = "%H%x1f%an <%ae>%x1f%at%x1f%s"
+
+
+def commits_between(repo: Path, base: str, rev: str) -> list[dict[str, object]]:
+    """The commits reachable from `rev` but not `base`, oldest first."""
+    text = git("log", "--reverse", f"--format={LOG_FORMAT}", f"{base}..{rev}", "--",
+               cwd=repo).stdout
+    commits: list[dict[str, object]] = []
+    for line in text.splitlines():
+        parts = line.split("\x1f")
+        if len(parts) == 4:
+            commits.append({"hash": parts[0], "author": parts[1], "time": int(parts[2]),
+                            "subject": parts[3]})
+    return commits
+
+
+def binary_patch(worktree: Path, base: str, tree: str) -> bytes:
+    """The diff from `base` to `tree` as a file `git apply` takes, binary files included."""
+    argv = ["git", "-c", "color.ui=never", "diff", "--no-ext-diff", "--no-renames",
+            "--binary", "--full-index", base, tree]
+    proc = subprocess.run(argv, cwd=worktree, capture_output=True,
+                          env={**os.environ, **_ENV})
+    if proc.returncode != 0:
+        detail = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise GitError(f"git diff failed: {detail[-1] if detail else proc.returncode}", argv,
+                       proc.stderr.decode(errors="replace"))
+    return proc.stdout
+
+
+def reflog_commits(worktree: Path) -> list[str]:
+    """HEAD and every commit the worktree's HEAD reflog names, newest first: the reflog
+    lives in the worktree's admin directory and goes with it."""
+    proc = git("reflog", "show", "--format=%H", "HEAD", "--", cwd=worktree, check=False)
+    seen: list[str] = []
+    for h in proc.stdout.split():
+        if h not in seen:
+            seen.append(h)
+    return seen
+
+
+def unreachable_count(repo: Path, commit: str) -> int:
+    """How many commits of `commit` no branch, tag, remote branch or refs/agentd/ ref holds."""
+    proc = git("rev-list", "--count", commit, "--not", "--branches", "--tags", "--remotes",
+               "--glob=refs/agentd/*", cwd=repo, check=False)
+    return int(proc.stdout.strip()) if proc.returncode == 0 and proc.stdout.strip() else 0
+
+
+def is_ancestor(repo: Path, a: str, b: str) -> bool:
+    return git("merge-base", "--is-ancestor", a, b, cwd=repo, check=False).returncode == 0
+
+
+def update_ref(repo: Path, ref: str, commit: str) -> None:
+    git("update-ref", ref, commit, cwd=repo)
+
+
+def refs_under(repo: Path, prefix: str) -> list[str]:
+    return out("for-each-ref", "--format=%(refname)", prefix, cwd=repo).split()
+
+
+def ignored_files(worktree: Path) -> list[str]:
+    """Files in the worktree that git ignores (what removing it deletes without a trace)."""
+    text = git("ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory",
+               cwd=worktree).stdout
+    return [p for p in text.split("\0") if p]
+
+
+def matching_untracked(repo: Path, patterns_file: Path) -> list[str]:
+    """Untracked (ignored or not) files of the checkout that the gitignore-syntax patterns in
+    `patterns_file` match; git lists only files inside the repository."""
+    text = git("ls-files", "-z", "--others", "--ignored", f"--exclude-from={patterns_file}",
+               cwd=repo).stdout
+    return [p for p in text.split("\0") if p]
+
+
+# -- bringing work home ----------------------------------------------------------------------
+
+def tracked_changes(repo: Path) -> list[str]:
+    """Tracked files with staged or unstaged changes (untracked files are not counted)."""
+    text = git("status", "--porcelain", "--untracked-files=no", cwd=repo).stdout
+    return [line[3:] for line in text.splitlines() if line]
+
+
+def merge_tree(repo: Path, ours: str, theirs: str) -> tuple[bool, str, list[str]]:
+    """A merge computed in the object store only (git ≥ 2.38): (clean, tree, conflicting
+    files). Neither the checkout nor the index is touched."""
+    proc = git("merge-tree", "--write-tree", "--name-only", "--no-messages", ours, theirs,
+               cwd=repo, check=False)
+    if proc.returncode not in (0, 1):
+        lines = proc.stderr.strip().splitlines()
+        raise GitError(f"git merge-tree failed: {lines[-1] if lines else proc.returncode} "
+                       "(agent merge needs git 2.38 or newer)", ["git", "merge-tree"],
+                       proc.stderr)
+    lines = proc.stdout.splitlines()
+    tree = lines[0] if lines else ""
+    return proc.returncode == 0, tree, [x for x in lines[1:] if x]
+
+
+def merge(repo: Path, rev: str, how: str, message: str) -> None:
+    """Merge `rev` into the checked-out branch: how is ff (fast-forward only), merge (a merge
+    commit) or squash (one new commit). Aborts and raises when git stops."""
+    if how == "ff":
+        git("merge", "--ff-only", "--quiet", rev, cwd=repo)
+    elif how == "merge":
+        proc = git("merge", "--no-ff", "--no-edit", "--quiet", "-m", message, rev, cwd=repo,
+                   check=False)
+        if proc.returncode != 0:
+            git("merge", "--abort", cwd=repo, check=False)
+            lines = proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines()
+            raise GitError(f"git merge failed: {lines[-1] if lines else proc.returncode}",
+                           ["git", "merge"], proc.stderr)
+    else:
+        proc = git("merge", "--squash", "--quiet", rev, cwd=repo, check=False)
+        if proc.returncode != 0:
+            git("reset", "--merge", cwd=repo, check=False)
+            lines = proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines()
+            raise GitError(f"git merge --squash failed: {lines[-1] if lines else ''}",
+                           ["git", "merge", "--squash"], proc.stderr)
+        git("commit", "--quiet", "--no-verify", "-m", message, cwd=repo)
+
+
+def apply_patch(repo: Path, patch: bytes, check_only: bool) -> str | None:
+    """`git apply` (to the working tree only); None when it applies, else git's complaint."""
+    argv = ["git", "apply", "--whitespace=nowarn", *(["--check"] if check_only else []), "-"]
+    proc = subprocess.run(argv, cwd=repo, input=patch, capture_output=True,
+                          env={**os.environ, **_ENV})
+    if proc.returncode == 0:
+        return None
+    lines = proc.stderr.decode(errors="replace").strip().splitlines()
+    return "; ".join(lines[:3]) or f"exit status {proc.returncode}"

@@ -22,14 +22,19 @@ from typing import Any
 
 from agentd import __version__, config
 from agentd.daemon import notify
+from agentd.daemon.artifacts import Artifacts
 from agentd.daemon.handlers import Control, Handlers
 from agentd.daemon.hub import Hub
+from agentd.daemon.merge import Merges
+from agentd.daemon.records import RecordWatcher
 from agentd.daemon.server import Server
 from agentd.daemon.sessions import Sessions
 from agentd.daemon.tasks import Tasks
 from agentd.errors import AgentdError, DaemonError
 from agentd.jsonlog import JsonLog
 from agentd.paths import Paths, root_too_long, runtime_root, too_long_message, unsafe
+from agentd.pricing import Pricer
+from agentd.records import Entry
 from agentd.store.db import Store
 from agentd.unix import bind_private, daemonize, detach_stdio
 
@@ -61,8 +66,21 @@ class Services:
         self.store = Store(paths.db, wait=WRITE_WAIT)
         self.hub = Hub()
         self.store.on_commit = self.hub.notify
+        self.store.price = Pricer(load_config)
         self.sessions = Sessions(paths, self.store, load_config, log)
         self.tasks = Tasks(paths, self.store, self.sessions, load_config, log)
+        self.records = RecordWatcher(self.store, log)
+        self.sessions.on_ended.append(self.session_ended)
+        self.artifacts = Artifacts(paths, self.store, load_config, log)
+        self.sessions.on_ended.append(self.artifacts.capture)
+        self.merges = Merges(self.store, self.artifacts, self.tasks.repo_locks)
+
+    async def session_ended(self, session: dict[str, Any]) -> None:
+        """The last of its records, and how it ended, join the task's thread."""
+        self.records.final_read(session)
+        self.store.add_thread_entry(session["task_id"], session["id"], Entry(
+            f"exit:{session['id']}", session["ended_at"], "system", "exit",
+            {"exit_code": session["exit_code"], "reason": session["end_reason"]}))
 
 
 @contextlib.contextmanager
@@ -163,7 +181,8 @@ class Daemon:
         s = self.services
         control = Control(self.pid, self.started_at, self.request_stop)
         server = Server(Handlers(self.paths, s.store, s.tasks, s.sessions, s.hub,
-                                 self.load_config, control), self.log)
+                                 self.load_config, control, s.records, s.artifacts,
+                                 s.merges), self.log)
         assert self.sock is not None
         asyncio.get_running_loop().set_exception_handler(LoopErrors(self.log))
         with captured_signals(self.request_stop):
@@ -172,6 +191,7 @@ class Daemon:
             srv = await server.serve(self.sock.dup())
             background = [
                 asyncio.create_task(self.reconcile_forever()),
+                asyncio.create_task(s.records.run_forever()),
                 asyncio.create_task(notify.on_attention_forever(
                     s.store, s.hub, self.load_config, self.log))]
             s.sessions.watch_live()

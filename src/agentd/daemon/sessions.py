@@ -21,6 +21,7 @@ import sys
 import time
 import traceback
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from agentd.agents import integration
@@ -31,6 +32,7 @@ from agentd.paths import Paths
 from agentd.procs import identity, is_process, signal_group, terminate_group, wait_gone
 from agentd.protocol.connection import Connection
 from agentd.protocol.views import WorkerSpec
+from agentd.records import Entry
 from agentd.store.db import Store
 
 EndedHook = Callable[[dict[str, Any]], Awaitable[None]]
@@ -44,27 +46,61 @@ class Sessions:
         self.load_config = load_config
         self.log = log
         self.on_ended: list[EndedHook] = []
-        self.settling: set[str] = set()
+        self.settling: dict[str, asyncio.Event] = {}
         self.watched: dict[str, int] = {}  # session id -> pidfd of its worker
         self.pending: set[asyncio.Future[None]] = set()
 
     # -- start -------------------------------------------------------------------------
 
     async def start(self, task: dict[str, Any], agent: AgentSpec, prompt: str,
-                    env: dict[str, str], cols: int, rows: int) -> tuple[str, str | None]:
-        """Start a session; returns its id and, when the agent could not start, why."""
+                    env: dict[str, str], cols: int, rows: int,
+                    continues: dict[str, Any] | None = None, added: bool = False,
+                    setup: list[str] | None = None) -> tuple[str, str | None, bool]:
+        """Start a session; returns its id, why the agent could not start (or None), and
+        whether it continues the conversation of the session `continues` (the agent may
+        not be able to: then it is a fresh session with the prompt). `added`: a session
+        after the task's first (`start_session`), which runs an ended task again.
+        `setup` commands run in the session's PTY before the agent (agentd.setup_run)."""
         config = self.load_config()
         sid = secrets.token_hex(5)
-        argv, agent_env = integration(agent.integration).launch(
-            agent, prompt, lambda suffix: self.paths.session_file(sid, suffix))
+        it = integration(agent.integration)
+
+        def files(suffix: str) -> Path:
+            return self.paths.session_file(sid, suffix)
+
+        launched = None
+        if continues is not None:
+            launched = it.resume(agent, continues["agent_session_id"], prompt, files)
+        resumed = launched is not None
+        argv, agent_env = launched or it.launch(agent, prompt, files)
+        run_argv = argv
+        if setup:
+            run_argv = [sys.executable, "-m", "agentd.setup_run",
+                        "--result", str(self.paths.setup_result(sid)),
+                        *[x for c in setup for x in ("--command", c)], "--", *argv]
         env = {**env, **agent_env, **agent.env,
                "AGENTD_SESSION_ID": sid, "AGENTD_SOCKET": str(self.paths.socket),
                "AGENTD_WORKSPACE": task["workspace"], "AGENTD_WORKTREE": task["worktree"],
                "AGENTD_BRANCH": task["branch"], "AGENTD_TASK": task["name"]}
         env.setdefault("TERM", "xterm-256color")
-        self.store.add_session(task["id"], sid, argv)
+        reader = integration(agent.integration).record_reader()
+        records = {"integration": agent.integration, "agent": agent.name,
+                   "roots": reader.roots(env)} if reader is not None else None
+        why = None
+        if added:
+            why = (f"{agent.name} session {sid} continues session {continues['id']}"
+                   if resumed and continues else
+                   f"{agent.name} cannot continue its conversation: session {sid} "
+                   "starts afresh" if continues else f"{agent.name} session {sid} added")
+        self.store.add_session(task["id"], sid, argv, agent.name, prompt,
+                               continues["id"] if resumed and continues else None, why,
+                               records)
+        if reader is None and prompt:
+            # No records to read the thread from: it starts with the prompt.
+            self.store.add_thread_entry(task["id"], sid, Entry(
+                f"prompt:{sid}", None, "user", "prompt", {"text": prompt}))
         spec = WorkerSpec(
-            session_id=sid, task=task["name"], argv=argv, env=env, cwd=task["worktree"],
+            session_id=sid, task=task["name"], argv=run_argv, env=env, cwd=task["worktree"],
             cols=cols, rows=rows, socket=str(self.paths.session_socket(sid)),
             log=str(self.paths.session_log(sid)), log_max_bytes=config.log_max_bytes,
             log_keep=config.log_keep, prompt_mode=agent.prompt, prompt=prompt,
@@ -77,7 +113,7 @@ class Sessions:
                       f"install it or set [agents.{agent.name}] command in "
                       f"{self.paths.config}")
             await self.ended(sid, 127, reason)
-            return sid, reason
+            return sid, reason, resumed
         spec_path = self.paths.session_spec(sid)
         fd = os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -90,12 +126,12 @@ class Sessions:
             spec_path.unlink(missing_ok=True)
         if "error" in ready:
             await self.ended(sid, 127, str(ready["error"]))
-            return sid, str(ready["error"])
+            return sid, str(ready["error"]), resumed
         worker_pid, agent_pid = ready["worker_pid"], ready["agent_pid"]
         self.store.session_started(sid, worker_pid, agent_pid, identity(worker_pid),
                                    identity(agent_pid))
         self.watch(sid, worker_pid)
-        return sid, None
+        return sid, None, resumed
 
     def _spawn_worker(self, spec_path: os.PathLike[str]) -> dict[str, Any]:
         with open(self.paths.daemon_log, "ab") as errlog:
@@ -151,11 +187,33 @@ class Sessions:
 
     # -- the end of a session --------------------------------------------------------------
 
-    async def ended(self, sid: str, exit_code: int | None, reason: str) -> bool:
-        """Record a session's end (once; see lifecycle.exit_report_counts), then settle it."""
+    async def ended(self, sid: str, exit_code: int | None, reason: str,
+                    wait: bool = True) -> bool:
+        """Record a session's end (once; see lifecycle.exit_report_counts), then settle it
+        — or, without `wait`, start settling it (a worker reporting its exit need not wait
+        for the artifacts to be captured)."""
+        failure = await asyncio.to_thread(self.setup_failure, sid)
+        reason = failure or reason
         recorded = self.store.finish_session(sid, exit_code, reason)
-        await self.settle_pending()
+        if wait:
+            await self.settle_pending()
+        else:
+            self.settle_soon()
         return recorded
+
+    def settle_soon(self) -> None:
+        fut = asyncio.ensure_future(self.settle_pending())
+        self.pending.add(fut)
+        fut.add_done_callback(self.pending.discard)
+
+    def setup_failure(self, sid: str) -> str | None:
+        """Why the session's setup failed (agentd.setup_run's result file), if it did."""
+        try:
+            r = json.loads(self.paths.setup_result(sid).read_text())
+        except (OSError, ValueError):
+            return None
+        tail = " | ".join(r.get("tail", [])[-3:]) or "no output"
+        return f"setup failed (exit {r.get('exit_code')}): {r.get('command')}: {tail}"
 
     def reconcile(self) -> list[str]:
         """Sessions the store thinks are live but whose worker is gone become lost. A
@@ -193,9 +251,7 @@ class Sessions:
             os.close(fd)
             self.watched.pop(sid, None)
             if self.reconcile():
-                fut = asyncio.ensure_future(self.settle_pending())
-                self.pending.add(fut)
-                fut.add_done_callback(self.pending.discard)
+                self.settle_soon()
 
         loop.add_reader(fd, gone)
 
@@ -208,9 +264,13 @@ class Sessions:
     async def settle_pending(self) -> None:
         """Run "a session ended" for every session whose end is recorded but not settled."""
         for s in self.store.unsettled_sessions():
-            if s["id"] in self.settling:
+            if s["id"] in self.settling:  # being settled: wait for it to be done
+                await self.settling[s["id"]].wait()
                 continue
-            self.settling.add(s["id"])
+            now = self.store.session(s["id"])
+            if now is None or now["settled"]:  # settled while this loop waited
+                continue
+            done = self.settling[s["id"]] = asyncio.Event()
             try:
                 for hook in self.on_ended:
                     try:
@@ -220,4 +280,5 @@ class Sessions:
                                  session=s["id"], error=traceback.format_exc())
                 self.store.settle(s["id"])
             finally:
-                self.settling.discard(s["id"])
+                del self.settling[s["id"]]
+                done.set()

@@ -24,15 +24,26 @@ AGENT_KINDS: dict[str, str] = {
     "message": "info",         # thread: a message (data.role, data.content)
     "tool_call": "info",       # thread: a tool call (data.tool, data.input)
     "tool_result": "info",     # thread: its result (data.tool, data.output, data.ok)
-    "usage": "info",           # tokens and cost (data.tokens_in, tokens_out, cost_usd, model)
+    "usage": "info",           # tokens and cost (data.tokens_in, tokens_out, cache_read_tokens,
+                               # cache_write_tokens, cost_usd, model)
     "artifact": "notice",      # a durable output (data.path, data.type, data.description)
     "waiting": "action",       # the agent waits for the user: the task becomes blocked
     "resumed": "info",         # the agent works again: the task becomes running
     "result": "notice",        # thread: the final result (data.content)
     "error": "notice",         # something went wrong (data.message)
     "notify": "notice",        # anything else worth the user's attention
+    "setup": "info",           # a worktree's setup command (data.phase: started|done|failed)
+    "conversation": "info",    # the agent's own id for its conversation (data.id)
 }
 THREAD_KINDS = {"message", "tool_call", "tool_result", "result"}
+
+
+def is_conversation_id(value: Any) -> bool:
+    """An agent's conversation id is passed back to it as an argument (`agent resume`):
+    1-200 ASCII letters, digits and `._:-`, not starting with `-` (never an option). The
+    hook's side of this rule is agents/base.conversation_id (it imports nothing of ours)."""
+    return isinstance(value, str) and 0 < len(value) <= 200 and value[0] != "-" and all(
+        c.isascii() and (c.isalnum() or c in "._:-") for c in value)
 
 
 class AgentEvent:
@@ -97,13 +108,16 @@ def _validate(i: int, e: Any) -> AgentEvent:
     if len(json.dumps(data)) > MAX_DATA_BYTES:
         raise bad("data", f"is larger than {MAX_DATA_BYTES} bytes as JSON")
     if kind == "usage":
-        for key in ("tokens_in", "tokens_out"):
+        for key in ("tokens_in", "tokens_out", "cache_read_tokens", "cache_write_tokens"):
             v = data.get(key, 0)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 raise bad(f"data.{key}", "must be a whole number ≥ 0")
         cost = data.get("cost_usd", 0)
         if not isinstance(cost, int | float) or isinstance(cost, bool) or cost < 0:
             raise bad("data.cost_usd", "must be a number ≥ 0")
+    if kind == "conversation" and not is_conversation_id(data.get("id")):
+        raise bad("data.id", "must be the agent's conversation id: 1-200 letters, digits "
+                             "or ._:- not starting with -")
     ts = e.get("ts")
     if ts is not None and (not isinstance(ts, int | float) or isinstance(ts, bool)
                            or not math.isfinite(ts)):

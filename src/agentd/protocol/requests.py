@@ -98,7 +98,13 @@ DAEMON: dict[str, dict[str, Param]] = {
         workspace=Param("str", required=True), name=Param("str"), agent=Param("str"),
         prompt=Param("words", []), base=Param("str"), env=Param("env", {}),
         cols=Param("int", 120, lo=1, hi=1000), rows=Param("int", 40, lo=1, hi=1000)),
+    "start_session": _req(
+        name=_name(), agent=Param("str"), prompt=Param("words", []),
+        resume=Param("bool", False), env=Param("env", {}),
+        cols=Param("int", 120, lo=1, hi=1000), rows=Param("int", 40, lo=1, hi=1000)),
     "list_sessions": _req(all=Param("bool", False)),
+    "show_task": _req(name=_name(), events=Param("int", 10, lo=0, hi=1000),
+                     thread=Param("int", 10, lo=0, hi=1000)),
     "get_session": _req(name=_name()),
     "attach_session": _req(name=_name(), read_only=Param("bool", False)),
     "send_input": _req(name=_name(), text=Param("str", ""), keys=Param("strs", []),
@@ -117,6 +123,20 @@ DAEMON: dict[str, dict[str, Param]] = {
                            exit_code=Param("int", lo=-(1 << 31), hi=1 << 31),
                            reason=Param("str", "exited"), failed_to_start=Param("bool", False)),
     "read_log": _req(name=_name(), follow=Param("bool", False)),
+    "usage_report": _req(name=Param("str"),
+                         by=Param("str", choices=("task", "agent", "model", "day")),
+                         since=Param("str")),
+    "get_thread": _req(name=_name(), after=Param("int", 0, lo=0, hi=1 << 62),
+                       follow=Param("bool", False)),
+    "add_artifact": _req(
+        name=_name(), paths=Param("strs", required=True),
+        kind=Param("str", "file", choices=("file", "test-results", "screenshot", "report")),
+        description=Param("str"), outside=Param("bool", False)),
+    "list_artifacts": _req(name=_name()),
+    "get_artifact": _req(name=_name(), id=Param("int", required=True, lo=1, hi=1 << 62)),
+    "merge_task": _req(name=_name(), into=Param("str"), squash=Param("bool", False),
+                       dry_run=Param("bool", False)),
+    "apply_patch": _req(name=_name(), workspace=Param("str", required=True)),
 }
 
 WORKER: dict[str, dict[str, Param]] = {

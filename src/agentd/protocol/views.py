@@ -65,7 +65,7 @@ class TaskView(_View):
     __slots__ = ("name", "agent", "status", "status_reason", "attention", "attention_summary",
                  "prompt", "branch", "base", "base_commit", "worktree", "workspace",
                  "created_at", "ended_at", "elapsed_seconds", "exit_code", "tokens_in",
-                 "tokens_out", "cost_usd", "session")
+                 "tokens_out", "cost_usd", "usage", "session", "merged_at", "merged_into")
 
     if TYPE_CHECKING:
         name: str
@@ -87,7 +87,10 @@ class TaskView(_View):
         tokens_in: int | None
         tokens_out: int | None
         cost_usd: float | None
+        usage: dict[str, Any] | None
         session: str | None
+        merged_at: str | None
+        merged_into: str | None
 
     @classmethod
     def from_row(cls, t: dict[str, Any], session_id: str | None,
@@ -96,12 +99,25 @@ class TaskView(_View):
         view = cls.__new__(cls)
         for k in ("name", "agent", "status", "status_reason", "attention", "attention_summary",
                   "prompt", "branch", "base", "base_commit", "worktree", "workspace",
-                  "exit_code", "tokens_in", "tokens_out", "cost_usd"):
+                  "exit_code", "tokens_in", "tokens_out"):
             object.__setattr__(view, k, t[k])
+        unpriced = t.get("unpriced_calls") or 0
+        # cost_usd: null until some call is priced, and while any call cannot be
+        # (docs/usage.md); usage.cost_usd is what the priced calls cost.
+        view.cost_usd = None if unpriced else t["cost_usd"]
+        view.usage = None if t["tokens_in"] is None and t["tokens_out"] is None else {
+            "input_tokens": (t["tokens_in"] or 0) - (t.get("tokens_cache_read") or 0)
+            - (t.get("tokens_cache_write") or 0),
+            "output_tokens": t["tokens_out"] or 0,
+            "cache_read_tokens": t.get("tokens_cache_read") or 0,
+            "cache_write_tokens": t.get("tokens_cache_write") or 0,
+            "cost_usd": t["cost_usd"], "unpriced_calls": unpriced}
         view.created_at = iso(t["created_at"])  # type: ignore[assignment]
         view.ended_at = iso(t["ended_at"])
         view.elapsed_seconds = round((t["ended_at"] or now or time.time()) - t["created_at"], 3)
         view.session = session_id
+        view.merged_at = iso(t.get("merged_at"))
+        view.merged_into = t.get("merged_into")
         return view
 
 
@@ -126,6 +142,42 @@ class SessionView(_View):
         view.ended = s["ended_at"] is not None
         view.exit_code = s["exit_code"]
         view.detach_key = detach_key
+        return view
+
+
+class SessionRecord(_View):
+    """One session of a task as `get_task` lists it: which agent, when, how it ended, and
+    the agent's own conversation id (what `agent resume` continues)."""
+
+    __slots__ = ("id", "seq", "agent", "prompt", "started_at", "ended_at", "exit_code",
+                 "end_reason", "live", "lost", "agent_session_id", "resumes", "usage")
+
+    if TYPE_CHECKING:
+        id: str
+        seq: int
+        agent: str | None
+        prompt: str | None
+        started_at: str
+        ended_at: str | None
+        exit_code: int | None
+        end_reason: str | None
+        live: bool
+        lost: bool
+        agent_session_id: str | None
+        resumes: str | None
+        usage: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, s: dict[str, Any], usage: dict[str, Any] | None = None) -> SessionRecord:
+        view = cls.__new__(cls)
+        for k in ("id", "seq", "agent", "prompt", "exit_code", "end_reason",
+                  "agent_session_id", "resumes"):
+            object.__setattr__(view, k, s.get(k))
+        view.started_at = iso(s["started_at"])  # type: ignore[assignment]
+        view.ended_at = iso(s["ended_at"])
+        view.live = s["ended_at"] is None
+        view.lost = bool(s.get("lost"))
+        view.usage = usage or {}
         return view
 
 

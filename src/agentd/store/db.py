@@ -20,7 +20,9 @@ from agentd import attention as levels
 from agentd import effects, lifecycle
 from agentd.errors import AgentdError, TaskNotFound
 from agentd.protocol.events import AgentEvent
+from agentd.records import Call, Entry
 from agentd.store import migrations
+from agentd.store.usage import Price, UsageSQL
 
 WAIT = 5.0  # seconds a write waits for another writer's lock (workers, tests)
 LOCKED_WINDOW = 1.0  # after a write found the lock taken, later writes do not wait for it
@@ -31,11 +33,12 @@ BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 TASK_COLUMNS = (
     "id, name, agent, prompt, status, status_reason, workspace, base, base_commit, branch, "
     "worktree, created_at, ended_at, exit_code, attention, attention_summary, acked_event, "
-    "tokens_in, tokens_out, cost_usd, git_stat, blocked_source"
+    "tokens_in, tokens_out, cost_usd, git_stat, blocked_source, tokens_cache_read, "
+    "tokens_cache_write, unpriced_calls, merged_at, merged_into, merged_tip, merged_how"
 )
 
 
-class Store:
+class Store(UsageSQL):
     """`wait`: how long a write waits for a lock another process holds, then fails with
     one line saying so. The daemon, whose event loop runs every write, waits briefly, and
     for LOCKED_WINDOW after a failure not at all, so an outside lock never stalls it; reads
@@ -44,6 +47,7 @@ class Store:
     def __init__(self, path: Path, wait: float = WAIT) -> None:
         self.path = path
         self.on_commit: Callable[[], None] | None = None  # wakes event followers
+        self.price: Price | None = None  # prices a call (agentd.pricing.Pricer)
         self.wait_ms = int(wait * 1000)
         self.locked_until = 0.0
         self.db = sqlite3.connect(path, isolation_level=None, timeout=wait,
@@ -144,6 +148,15 @@ class Store:
         with self.write() as db:
             db.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
 
+    def set_merged(self, task_id: int, into: str, tip: str, how: str) -> None:
+        with self.write() as db:
+            db.execute("UPDATE tasks SET merged_at = ?, merged_into = ?, merged_tip = ?, "
+                       "merged_how = ? WHERE id = ?", (time.time(), into, tip, how, task_id))
+            name = db.execute("SELECT name FROM tasks WHERE id = ?", (task_id,)).fetchone()
+            self._event(db, task_id, None, "merged", "info",
+                        f"{name[0]} merged into {into} ({how})",
+                        {"into": into, "tip": tip, "how": how})
+
     def set_git_stat(self, task_id: int, stat: dict[str, Any]) -> None:
         with self.write() as db:
             db.execute("UPDATE tasks SET git_stat = ? WHERE id = ?", (json.dumps(stat), task_id))
@@ -171,8 +184,10 @@ class Store:
         blocked_source = (evidence or lifecycle.AGENT) if new == lifecycle.BLOCKED else None
         db.execute(
             "UPDATE tasks SET status = ?, status_reason = ?, ended_at = ?, "
-            "exit_code = COALESCE(?, exit_code), blocked_source = ? WHERE id = ?",
-            (new, reason, time.time() if ended else None, exit_code, blocked_source, task_id))
+            "exit_code = CASE WHEN ? THEN NULL ELSE COALESCE(?, exit_code) END, "
+            "blocked_source = ? WHERE id = ?",
+            (new, reason, time.time() if ended else None, event == "start", exit_code,
+             blocked_source, task_id))
         summary = f"{row['name']} is {new}" + (f": {reason}" if reason else "")
         self._event(db, task_id, session_id, "status_changed", attention, summary,
                     {"from": row["status"], "to": new, "exit_code": exit_code})
@@ -180,13 +195,44 @@ class Store:
 
     # -- sessions ------------------------------------------------------------------------
 
-    def add_session(self, task_id: int, session_id: str, argv: list[str]) -> None:
+    def add_session(self, task_id: int, session_id: str, argv: list[str],
+                    agent: str | None = None, prompt: str | None = None,
+                    resumes: str | None = None, start: str | None = None,
+                    records: dict[str, Any] | None = None) -> None:
+        """A new session of `agent` in the task. `start`: the reason to feed the task the
+        lifecycle input `start` in the same transaction (an ended task runs again).
+        `records`: where the session's agent keeps the records the daemon reads
+        (integration, agent, roots; daemon/records.py), or None."""
         with self.write() as db:
-            seq = db.execute("SELECT COUNT(*) FROM sessions WHERE task_id = ?",
+            seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM sessions WHERE task_id = ?",
                              (task_id,)).fetchone()[0] + 1
-            db.execute("INSERT INTO sessions (id, task_id, seq, argv, started_at) "
-                       "VALUES (?, ?, ?, ?, ?)",
-                       (session_id, task_id, seq, json.dumps(argv), time.time()))
+            db.execute("INSERT INTO sessions (id, task_id, seq, argv, started_at, agent, "
+                       "prompt, resumes, records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (session_id, task_id, seq, json.dumps(argv), time.time(), agent,
+                        prompt, resumes, json.dumps(records) if records else None))
+            if start is not None:
+                self._event(db, task_id, session_id, "session_added", "info", start,
+                            {"agent": agent, "resumes": resumes})
+                self._apply(db, task_id, "start", start, session_id, None, "info")
+
+    def sessions_of(self, task_id: int) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.execute(
+            "SELECT * FROM sessions WHERE task_id = ? ORDER BY seq", (task_id,))]
+
+    def conversation_of(self, task_id: int, agent: str) -> dict[str, Any] | None:
+        """The task's latest session of `agent` (its conversation is what a resume
+        continues), preferring one whose conversation id is known."""
+        row = self.db.execute(
+            "SELECT * FROM sessions WHERE task_id = ? AND agent = ? "
+            "ORDER BY agent_session_id IS NOT NULL DESC, seq DESC LIMIT 1",
+            (task_id, agent)).fetchone()
+        return dict(row) if row else None
+
+    @staticmethod
+    def _others_live(db: sqlite3.Connection, task_id: int, session_id: str) -> bool:
+        return db.execute("SELECT 1 FROM sessions WHERE task_id = ? AND id != ? AND "
+                          "ended_at IS NULL LIMIT 1", (task_id, session_id)).fetchone() \
+            is not None
 
     def session(self, session_id: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
@@ -238,9 +284,8 @@ class Store:
                        "settled = 0 WHERE id = ?", (time.time(), exit_code, reason, session_id))
             self._event(db, row["task_id"], session_id, "session_exited", "info",
                         f"session {session_id} {reason}", {"exit_code": exit_code})
-            latest = db.execute("SELECT id FROM sessions WHERE task_id = ? ORDER BY seq DESC "
-                                "LIMIT 1", (row["task_id"],)).fetchone()
-            if latest and latest[0] == session_id:
+            if lifecycle.session_end_decides(self._others_live(db, row["task_id"],
+                                                               session_id)):
                 event = "exit_ok" if exit_code == 0 else "exit_error"
                 attention = "notice" if exit_code == 0 else "action"
                 self._apply(db, row["task_id"], event, reason, session_id, exit_code,
@@ -256,7 +301,9 @@ class Store:
                 return False
             db.execute("UPDATE sessions SET ended_at = ?, end_reason = ?, lost = 1, "
                        "settled = 0 WHERE id = ?", (time.time(), reason, session_id))
-            self._apply(db, row["task_id"], "vanish", reason, session_id, None, "action")
+            if lifecycle.session_end_decides(self._others_live(db, row["task_id"],
+                                                               session_id)):
+                self._apply(db, row["task_id"], "vanish", reason, session_id, None, "action")
             return True
 
     def unsettled_sessions(self) -> list[dict[str, Any]]:
@@ -269,6 +316,58 @@ class Store:
     def settle(self, session_id: str) -> None:
         with self.write() as db:
             db.execute("UPDATE sessions SET settled = 1 WHERE id = ?", (session_id,))
+
+    # -- artifacts -----------------------------------------------------------------------
+
+    ARTIFACT_COLUMNS = ("id, task_id, session_id, ts, kind, path, description, data, stored, "
+                        "size, sha256, mime")
+
+    def add_artifacts(self, task_id: int, session_id: str | None,
+                      records: list[dict[str, Any]], attention: str) -> list[int]:
+        """Record artifacts agentd keeps (captured or registered), each with its `artifact`
+        event, in one transaction. Returns their ids."""
+        now = time.time()
+        ids = []
+        with self.write() as db:
+            for r in records:
+                art_id = db.execute(
+                    "INSERT INTO artifacts (task_id, session_id, ts, kind, path, description, "
+                    "data, stored, size, sha256, mime) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (task_id, session_id, now, r["kind"], r["path"], r["description"],
+                     json.dumps(r["data"]), r["stored"], r["size"], r["sha256"],
+                     r["mime"])).lastrowid
+                assert art_id is not None
+                ids.append(art_id)
+                data = {"id": art_id, "type": r["kind"], "path": r["path"],
+                        "stored": r["stored"], "size": r["size"], "sha256": r["sha256"],
+                        "mime": r["mime"]}
+                if "tests" in r["data"]:
+                    data["tests"] = r["data"]["tests"]
+                self._event(db, task_id, session_id, "artifact", attention,
+                            r["description"], data)
+        return ids
+
+    def artifacts(self, task_id: int) -> list[dict[str, Any]]:
+        return [self._artifact_row(r) for r in self.db.execute(
+            f"SELECT {self.ARTIFACT_COLUMNS} FROM artifacts WHERE task_id = ? ORDER BY id",
+            (task_id,))]
+
+    def artifact(self, task_id: int, artifact_id: int) -> dict[str, Any] | None:
+        row = self.db.execute(f"SELECT {self.ARTIFACT_COLUMNS} FROM artifacts "
+                              "WHERE task_id = ? AND id = ?", (task_id, artifact_id)).fetchone()
+        return self._artifact_row(row) if row else None
+
+    def latest_artifact(self, task_id: int, kind: str) -> dict[str, Any] | None:
+        row = self.db.execute(f"SELECT {self.ARTIFACT_COLUMNS} FROM artifacts "
+                              "WHERE task_id = ? AND kind = ? ORDER BY id DESC LIMIT 1",
+                              (task_id, kind)).fetchone()
+        return self._artifact_row(row) if row else None
+
+    @staticmethod
+    def _artifact_row(row: sqlite3.Row) -> dict[str, Any]:
+        d = dict(row)
+        d["data"] = json.loads(d["data"] or "{}")
+        return d
 
     # -- events --------------------------------------------------------------------------
 
@@ -311,49 +410,48 @@ class Store:
             db.executemany("INSERT INTO events (task_id, session_id, ts, kind, attention, "
                            "summary, data) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             last = db.execute("SELECT last_insert_rowid()").fetchone()[0]
-            row = db.execute("SELECT status, attention, blocked_source FROM tasks WHERE id = ?",
-                             (task_id,)).fetchone()
+            row = db.execute("SELECT status, attention, blocked_source, prompt FROM tasks "
+                             "WHERE id = ?", (task_id,)).fetchone()
             fx = effects.plan(effects.TaskState(row[0], row[1], row[2]), events)
-            self._execute(db, task_id, session_id, fx, now)
+            self._execute(db, task_id, session_id, fx, now, row[3])
         return last - len(events) + 1, last
 
     def _execute(self, db: sqlite3.Connection, task_id: int, session_id: str,
-                 fx: effects.Effects, now: float) -> None:
+                 fx: effects.Effects, now: float, prompt: str = "") -> None:
         if fx.attention:
             db.execute("UPDATE tasks SET attention = ?, attention_summary = ? WHERE id = ?",
                        (*fx.attention, task_id))
         if fx.thread:
-            db.executemany("INSERT INTO thread_entries (task_id, session_id, ts, role, kind, "
-                           "content) VALUES (?, ?, ?, ?, ?, ?)",
-                           [(task_id, session_id, ts or now, role, kind, content)
-                            for ts, role, kind, content in fx.thread])
+            # An agent telling its prompt back is the prompt entry the thread starts with.
+            self._upsert_entries(db, task_id, session_id, (
+                Entry(f"prompt:{session_id}", ts, role, "prompt", content)
+                if role == "user" and prompt and content.get("text") == prompt else
+                Entry(None, ts, role, kind, content) for ts, role, kind, content in fx.thread),
+                now)
         if fx.usage:
-            db.executemany(
-                "INSERT INTO usage (task_id, session_id, ts, model, tokens_in, tokens_out, "
-                "cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(task_id, session_id, ts or now, d.get("model"), d.get("tokens_in", 0),
-                  d.get("tokens_out", 0), d.get("cost_usd")) for ts, d in fx.usage])
-            data = [d for _, d in fx.usage]
-            db.execute(
-                "UPDATE tasks SET tokens_in = COALESCE(tokens_in, 0) + ?, "
-                "tokens_out = COALESCE(tokens_out, 0) + ?, "
-                "cost_usd = CASE WHEN ? THEN COALESCE(cost_usd, 0) + ? ELSE cost_usd END "
-                "WHERE id = ?",
-                (sum(d.get("tokens_in", 0) for d in data),
-                 sum(d.get("tokens_out", 0) for d in data),
-                 any("cost_usd" in d for d in data),
-                 sum(d.get("cost_usd", 0) for d in data), task_id))
+            for ts, d in fx.usage:
+                call = Call(None, ts or now, d.get("model"), d.get("tokens_in", 0),
+                            d.get("tokens_out", 0), d.get("cache_read_tokens", 0),
+                            d.get("cache_write_tokens", 0))
+                # An agent that reports its own cost is taken at its word.
+                cost = (float(d["cost_usd"]), "agent") if "cost_usd" in d else None
+                self._upsert_call(db, task_id, session_id, None, "event", call, cost)
+            self._totals(db, task_id)
         if fx.artifacts:
             db.executemany(
-                "INSERT INTO artifacts (task_id, session_id, ts, kind, path, description, data) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(task_id, session_id, ts or now, *rest) for ts, *rest in fx.artifacts])
+                "INSERT INTO artifacts (task_id, session_id, ts, kind, path, description, data, "
+                "stored, size, sha256, mime) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(task_id, session_id, a.ts or now, a.kind, a.path, a.description, a.data,
+                  a.stored, a.size, a.sha256, a.mime) for a in fx.artifacts])
         for tr in fx.transitions:
             self._apply(db, task_id, tr.input, tr.reason, session_id, None, "info",
                         tr.evidence)
         if fx.blocked_source:
             db.execute("UPDATE tasks SET blocked_source = ? WHERE id = ?",
                        (fx.blocked_source, task_id))
+        if fx.conversation:
+            db.execute("UPDATE sessions SET agent_session_id = ? WHERE id = ?",
+                       (fx.conversation, session_id))
 
     def last_event_id(self) -> int:
         return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
@@ -378,6 +476,37 @@ class Store:
             d = dict(r)
             d["data"] = json.loads(d["data"])
             out.append(d)
+        return out
+
+    def recent_events(self, task_id: int, limit: int) -> list[dict[str, Any]]:
+        """The task's last `limit` events, oldest first."""
+        if limit <= 0:
+            return []
+        first = self.db.execute(
+            "SELECT MIN(id) FROM (SELECT id FROM events WHERE task_id = ? ORDER BY id DESC "
+            "LIMIT ?)", (task_id, limit)).fetchone()[0]
+        return self.events(first - 1, task_id=task_id, limit=limit) if first else []
+
+    def thread_tail(self, task_id: int, limit: int) -> list[dict[str, Any]]:
+        """The task's last `limit` thread entries, oldest first."""
+        rows = self.db.execute(
+            "SELECT * FROM thread_entries WHERE task_id = ? ORDER BY id DESC LIMIT ?",
+            (task_id, max(limit, 0))).fetchall()
+        return [dict(r) for r in reversed(rows)]
+
+    def usage_by_session(self, task_id: int) -> dict[str | None, dict[str, Any]]:
+        """Each session's usage totals: every token count column of the usage table
+        (whatever columns it has), summed, and the cost (None when no row has one)."""
+        out: dict[str | None, dict[str, Any]] = {}
+        for r in self.db.execute("SELECT * FROM usage WHERE task_id = ?", (task_id,)):
+            row = dict(r)
+            totals = out.setdefault(row.get("session_id"), {"cost_usd": None})
+            for key, value in row.items():
+                if key == "cost_usd":
+                    if value is not None:
+                        totals["cost_usd"] = (totals["cost_usd"] or 0) + value
+                elif ("tokens" in key or key.startswith("cache_")) and isinstance(value, int):
+                    totals[key] = totals.get(key, 0) + value
         return out
 
     def ack(self, task_id: int, session_id: str | None = None, kind: str = "acknowledged",

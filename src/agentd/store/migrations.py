@@ -145,6 +145,82 @@ def m003_process_identity(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m004_session_agents(db: sqlite3.Connection) -> None:
+    """A task may have sessions of several agents: each session records its agent (the
+    config name), its prompt, the agent's own id for its conversation (Claude Code's
+    session id, Codex's thread id, ...: what `agent resume` continues) and the agentd
+    session whose conversation it continues, if any."""
+    _script(
+        db,
+        """
+        ALTER TABLE sessions ADD COLUMN agent TEXT;
+        ALTER TABLE sessions ADD COLUMN prompt TEXT;
+        ALTER TABLE sessions ADD COLUMN agent_session_id TEXT;
+        ALTER TABLE sessions ADD COLUMN resumes TEXT;
+        UPDATE sessions SET agent = (SELECT agent FROM tasks WHERE tasks.id = task_id);
+        UPDATE sessions SET prompt = (SELECT prompt FROM tasks WHERE tasks.id = task_id)
+            WHERE seq = 1
+        """
+    )
+
+
+@migration
+def m005_usage_records(db: sqlite3.Connection) -> None:
+    """Usage and threads read from each agent's own record files (docs/usage.md): raw
+    token figures per API call (cache reads and writes apart) with the price's source, so
+    costs can be recomputed; a key per call and per thread entry, so a line read twice
+    counts once; each record file's read offset and parser state; the integration and
+    record roots of each session."""
+    _script(
+        db,
+        """
+        ALTER TABLE usage ADD COLUMN cache_read INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE usage ADD COLUMN cache_write INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE usage ADD COLUMN call_key TEXT;
+        ALTER TABLE usage ADD COLUMN agent TEXT;
+        ALTER TABLE usage ADD COLUMN source TEXT;
+        ALTER TABLE usage ADD COLUMN price_source TEXT;
+        CREATE UNIQUE INDEX usage_call ON usage(task_id, call_key);
+        ALTER TABLE thread_entries ADD COLUMN entry_key TEXT;
+        CREATE UNIQUE INDEX thread_entry ON thread_entries(task_id, entry_key);
+        ALTER TABLE tasks ADD COLUMN tokens_cache_read INTEGER;
+        ALTER TABLE tasks ADD COLUMN tokens_cache_write INTEGER;
+        ALTER TABLE tasks ADD COLUMN unpriced_calls INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE sessions ADD COLUMN records TEXT;
+        CREATE TABLE record_files (
+            task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            session_id TEXT,
+            offset INTEGER NOT NULL DEFAULT 0,
+            state TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (task_id, path)
+        )
+        """
+    )
+
+
+@migration
+def m006_artifacts_and_merge(db: sqlite3.Connection) -> None:
+    """Artifacts become files agentd keeps (`stored`, relative to `<data>/artifacts/<task>/`,
+    with size, sha256 and mime type; `path` stays where the agent had it); a task records
+    the merge that brought it home (`merged_at`, the target branch, the branch tip merged,
+    how)."""
+    _script(
+        db,
+        """
+        ALTER TABLE artifacts ADD COLUMN stored TEXT;
+        ALTER TABLE artifacts ADD COLUMN size INTEGER;
+        ALTER TABLE artifacts ADD COLUMN sha256 TEXT;
+        ALTER TABLE artifacts ADD COLUMN mime TEXT;
+        ALTER TABLE tasks ADD COLUMN merged_at REAL;
+        ALTER TABLE tasks ADD COLUMN merged_into TEXT;
+        ALTER TABLE tasks ADD COLUMN merged_tip TEXT;
+        ALTER TABLE tasks ADD COLUMN merged_how TEXT
+        """
+    )
+
+
 def apply(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations in order; return the names applied now."""
     db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agentd.client.commands import print_json
+from agentd.text import printable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -18,5 +19,5 @@ def cmd_kill(a: Namespace, api: AgentdClient) -> int:
         return 0
     print(f"{'removed' if result['removed'] else 'killed'} {result['name']}")
     for note in result.get("notes", []):
-        print(f"  {note}")
+        print(f"  {printable(note)}")  # file names come from the agent
     return 0
