@@ -16,7 +16,7 @@ from typing import Any
 
 from bench import harness as h
 
-CASES = ["throughput", "keystroke", "reattach", "ls", "chatty", "events", "run"]
+CASES = ["throughput", "keystroke", "reattach", "ls", "chatty", "events", "run", "tui"]
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 
 

@@ -94,9 +94,9 @@ class Terminal:
             pass
 
 
-# xterm's key-modifier settings (CSI > Ps ; Ps m, sent by vim once it knows it talks to an
-# xterm): no effect on the screen, and pyte raises on them.
-_XTMODKEYS = re.compile(rb"\x1b\[>[0-9;]*m")
+# xterm's key-modifier settings and their query (CSI > Ps ; Ps m, CSI ? Ps m: sent by vim
+# once it knows it talks to an xterm): no effect on the screen, and pyte raises on them.
+_XTMODKEYS = re.compile(rb"\x1b\[[>?][0-9;]*m")
 
 
 def for_pyte(data: bytes) -> bytes:

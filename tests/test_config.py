@@ -297,6 +297,19 @@ def test_negative_kill_grace_is_rejected(tmp_path: Path) -> None:
     assert message.startswith(f"{path}:1: kill_grace_seconds: "), message
 
 
+def test_tui_settings_defaults_values_and_errors(tmp_path: Path) -> None:
+    cfg = config.load(tmp_path / "config.toml")
+    assert (cfg.tui_bell, cfg.scrollback_lines) == (True, 10_000)
+    cfg = config.load(write(tmp_path, "tui_bell = false\nscrollback_lines = 500\n"))
+    assert (cfg.tui_bell, cfg.scrollback_lines) == (False, 500)
+    path, msg = error_of(tmp_path, 'tui_bell = "no"\n')
+    assert msg == f"{path}:1: tui_bell: must be true or false"
+    path, msg = error_of(tmp_path, "scrollback_lines = true\n")
+    assert msg == f"{path}:1: scrollback_lines: must be an integer"
+    path, msg = error_of(tmp_path, "\nscrollback_lines = -1\n")
+    assert msg == f"{path}:2: scrollback_lines: must be from 0 to 1000000"
+
+
 def test_setup_commands_per_repo_then_per_agent(tmp_path: Path) -> None:
     repo = tmp_path / "web"
     repo.mkdir()

@@ -49,6 +49,8 @@ _TOP_KEYS: dict[str, type | tuple[type, ...]] = {
     "log_keep": int,
     "on_attention": str,
     "kill_grace_seconds": (int, float),
+    "tui_bell": bool,
+    "scrollback_lines": int,
     "artifact_max_bytes": int,
     "setup": dict,
     "agents": dict,
@@ -68,7 +70,8 @@ _AGENT_KEYS: dict[str, type | tuple[type, ...]] = {
     "setup": str,
 }
 _TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a table",
-               (int, float): "a number"}
+               (int, float): "a number", bool: "true or false"}
+MAX_SCROLLBACK = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,8 @@ class Config:
     log_keep: int = 1
     on_attention: str | None = None
     kill_grace_seconds: float = 3.0
+    tui_bell: bool = True
+    scrollback_lines: int = 10_000
     artifact_max_bytes: int = 100 * 1024 * 1024
     setup: dict[str, str] = field(default_factory=dict)  # repo path -> shell command
 
@@ -150,7 +155,7 @@ def _check(path: Path, text: str, section: str, table: dict[str, Any],
             known = ", ".join(schema)
             raise _fail(path, text, section, key, f"unknown key (known keys: {known})")
         want = schema[key]
-        if isinstance(value, bool) or not isinstance(value, want):
+        if (isinstance(value, bool) != (want is bool)) or not isinstance(value, want):
             raise _fail(path, text, section, key, f"must be {_TYPE_NAMES[want]}")
 
 
@@ -269,6 +274,8 @@ def load(path: Path) -> Config:
             key_bytes(data["detach_key"])
         except UsageError as e:
             raise _fail(path, text, "", "detach_key", str(e)) from None
+    if not 0 <= data.get("scrollback_lines", 0) <= MAX_SCROLLBACK:
+        raise _fail(path, text, "", "scrollback_lines", f"must be from 0 to {MAX_SCROLLBACK}")
     setup = data.get("setup", {})
     for repo, command in setup.items():
         if not isinstance(command, str) or not command.strip():
@@ -288,6 +295,8 @@ def load(path: Path) -> Config:
         log_max_bytes=data.get("log_max_bytes", 64 * 1024 * 1024),
         log_keep=data.get("log_keep", 1), on_attention=data.get("on_attention"),
         kill_grace_seconds=float(data.get("kill_grace_seconds", 3.0)),
+        tui_bell=data.get("tui_bell", True),
+        scrollback_lines=data.get("scrollback_lines", 10_000),
         artifact_max_bytes=data.get("artifact_max_bytes", 100 * 1024 * 1024),
         setup=dict(setup),
         prices=_prices(path, text, data.get("prices", {})),

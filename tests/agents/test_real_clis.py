@@ -59,6 +59,20 @@ def events(env: Env, name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in env.ok("events", name, "--json").out.splitlines()]
 
 
+def readable_logs(env: Env, name: str, phrases: list[str]) -> None:
+    """`agent logs` of a real full-screen agent reads as its screen did: words keep their
+    spaces (cursor movements become spaces), no escape sequence survives, and no line is
+    a run of redraws longer than the screen was wide."""
+    text = env.ok("logs", name).out
+    for phrase in phrases:
+        assert phrase in text, f"{phrase!r} not in the logs of {name}:\n{text[-3000:]}"
+    assert "\x1b" not in text
+    with env.db() as db:
+        cols = db.execute("SELECT cols FROM sessions WHERE id = ?",
+                          (env.task(name)["session"],)).fetchone()[0]
+    assert max(len(line) for line in text.splitlines()) <= cols
+
+
 def expected_usage(calls: list[tuple[str, float, int, int, int, int]],
                    provider: str) -> dict[str, Any]:
     """Totals of (model, time, uncached input, output, cache read, cache write) calls, and
@@ -168,6 +182,8 @@ def test_claude_code_permission_prompt_blocks_then_turn_end(
     check_thread(env, "cc", "Created hello.txt.", "Bash", "touch hello.txt")
     # Isolation: Claude kept its config and transcript in the test's HOME.
     assert list((home / ".claude" / "projects").rglob("*.jsonl"))
+    readable_logs(env, "cc", ["Please create an empty file named hello.txt",
+                              "Created hello.txt."])
     env.ok("kill", "cc")
     env.wait_status("cc", "killed")
     assert git("status", "--porcelain", cwd=worktree) == "?? hello.txt"
@@ -228,6 +244,8 @@ def test_codex_approval_then_turn_complete(env: Env, repo: Path, clis: dict[str,
         "Please create an empty file named hello.txt", "thanks"]
     assert "running" in statuses(env, "cx")
     assert list((home / ".codex" / "sessions").rglob("*.jsonl"))  # Codex stayed in HOME
+    readable_logs(env, "cx", ["Please create an empty file named hello.txt",
+                              "Created hello.txt."])
     env.ok("kill", "cx")
     env.wait_status("cx", "killed")
 

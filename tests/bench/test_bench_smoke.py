@@ -15,7 +15,7 @@ import pytest
 from tests.helpers import scaled
 
 REPO = Path(__file__).resolve().parents[2]
-CASES = {"throughput", "keystroke", "reattach", "ls", "chatty", "events", "run"}
+CASES = {"throughput", "keystroke", "reattach", "ls", "chatty", "events", "run", "tui"}
 
 
 @pytest.mark.timeout(600)

@@ -5,17 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from agentd.client.logs import plain
 from tests.helpers import AGENT, Env, scaled, wait_for
-
-
-def test_plain_strips_ansi_and_collapses_redraws() -> None:
-    raw = (b"\x1b[1;32mgreen\x1b[0m text\r\n"
-           b"progress 10%\rprogress 50%\rprogress 100%\r\n"
-           b"\x1b]0;title\x07after title\n"
-           b"abc\x08\x08XY\n")
-    assert plain(raw).decode().splitlines() == [
-        "green text", "progress 100%", "after title", "aXY"]
 
 
 def test_logs_plain_raw_and_after_kill(env: Env, repo: Path) -> None:
@@ -54,8 +44,10 @@ def test_send_input_text_enter_and_named_keys(env: Env, repo: Path) -> None:
     expected = ["68", "69", "0d", "1b", "5b", "41", "03", "09"]
 
     def seen() -> list[str]:
+        # In raw mode "\n" is a bare line feed: each line starts where the last one ended,
+        # as a terminal shows it.
         return [line.split("got")[1].strip() for line in env.ok("logs", "reader").out.split("\n")
-                if line.startswith("got")]
+                if "got" in line]
 
     wait_for(lambda: seen() == expected, 10, f"bytes {expected}")
     r = env.agent("send-input", "reader", "--key", "Hyper-Q")

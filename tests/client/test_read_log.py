@@ -52,16 +52,25 @@ def test_read_log_sends_the_log_then_the_reply(env: Env, repo: Path) -> None:
     env.wait_status("once", "failed")
     data, others = read_log(env, "once")
     assert data == env.log_of("once").read_bytes() and b"failing" in data
-    assert len(others) == 1 and isinstance(others[0], Reply)
-    assert others[0].result == {"session": env.task("once")["session"], "bytes": len(data),
-                                "ended": True}
+    # First the size the session started at (recorded with it), then the reply.
+    size, reply = others
+    with env.db() as db:
+        cols, rows = db.execute("SELECT cols, rows FROM sessions WHERE id = ?",
+                                (env.task("once")["session"],)).fetchone()
+    spec = {"cols": cols, "rows": rows}
+    assert isinstance(size, Push) and size.name == "log_size"
+    assert size.data == spec and cols > 0 and rows > 0
+    assert isinstance(reply, Reply)
+    assert reply.result == {"session": env.task("once")["session"], "bytes": len(data),
+                            "ended": True, "cols": spec["cols"], "rows": spec["rows"]}
 
 
 def test_follow_streams_what_is_appended_and_ends_with_log_end(env: Env, repo: Path) -> None:
     env.write_config(TICKER)
     env.ok("run", "--agent", "ticker", "--name", "ticker", cwd=repo)
     data, others = read_log(env, "ticker", follow=True)
-    reply, end = others
+    size, reply, end = others
+    assert isinstance(size, Push) and size.name == "log_size"
     assert isinstance(reply, Reply) and reply.result["following"] is True
     assert isinstance(end, Push) and end.data["bytes"] == len(data)
     assert env.status("ticker") == "completed"
@@ -121,3 +130,24 @@ def test_agent_logs_never_opens_the_daemons_files(env: Env, repo: Path) -> None:
                    and "agentd.sock" not in line and root_check not in line]
         assert touched == [], touched
     wait_for(lambda: env.status("ticker") == "completed", 10, "ticker to complete")
+
+
+def test_tail_sends_only_the_last_bytes_across_rotations(env: Env, repo: Path) -> None:
+    env.write_config('log_max_bytes = 8192\nlog_keep = 3\n[agents.chatty]\ncommand = "sh"\n'
+                     'args = ["-c", "i=0; while [ $i -lt 2500 ]; do echo line $i; '
+                     'i=$((i+1)); done"]\nprompt = "none"\n')
+    env.ok("run", "--agent", "chatty", "--name", "chatty", cwd=repo)
+    env.wait_status("chatty", "completed")
+    whole = files_of(env.log_of("chatty"))
+    live = env.log_of("chatty").stat().st_size
+    for tail in (5, live, live + 100, 20_000, 10 ** 9):
+        with Connection.open(env.root / "agentd.sock", timeout=30) as conn:
+            req = conn.send_request("read_log", {"name": "chatty", "tail": tail})
+            data = bytearray()
+            while True:
+                msg = conn.recv()
+                if isinstance(msg, Output):
+                    data += msg.data
+                elif isinstance(msg, Reply) and msg.id == req:
+                    break
+        assert bytes(data) == whole[-tail:], tail

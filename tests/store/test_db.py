@@ -28,7 +28,7 @@ SCHEMA = {
     "sessions": [
         "id", "task_id", "seq", "argv", "worker_pid", "agent_pid", "started_at", "ended_at",
         "exit_code", "end_reason", "lost", "settled", "worker_ident", "agent_ident", "agent",
-        "prompt", "agent_session_id", "resumes", "records",
+        "prompt", "agent_session_id", "resumes", "records", "cols", "rows",
     ],
     "events": ["id", "task_id", "session_id", "ts", "kind", "attention", "summary", "data"],
     "thread_entries": ["id", "task_id", "session_id", "ts", "role", "kind", "content",
@@ -91,7 +91,8 @@ def test_fresh_db_has_exactly_the_schema(store: Store) -> None:
     assert indexes_of(store.db) == INDEXES
     applied = [r[0] for r in store.db.execute("SELECT name FROM migrations ORDER BY rowid")]
     assert applied == ["m001_initial", "m002_lifecycle_columns", "m003_process_identity",
-                       "m004_session_agents", "m005_usage_records", "m006_artifacts_and_merge"]
+                       "m004_session_agents", "m005_usage_records", "m006_artifacts_and_merge",
+                       "m007_session_size"]
     assert [fn.__name__ for fn in migrations.MIGRATIONS] == applied
 
 

@@ -11,7 +11,7 @@ round trip); streams keep theirs open while they are iterated.
 from __future__ import annotations
 
 from agentd.client import daemonctl
-from agentd.errors import DaemonError, from_wire
+from agentd.errors import AgentdError, DaemonError, ProtocolError, from_wire
 from agentd.protocol.messages import Failure, Output, Push, Reply
 from agentd.protocol.views import EventView, SessionView, TaskView
 
@@ -22,6 +22,14 @@ if TYPE_CHECKING:
 
     from agentd.client.transport import UnixTransport
     from agentd.protocol.connection import Connection
+
+
+class NotAvailable(AgentdError):
+    """The daemon does not know this request yet (it comes with a later version)."""
+
+    def __init__(self, request: str) -> None:
+        super().__init__(f"not available yet: this agentd does not answer {request!r}")
+        self.request = request
 
 
 def _task_and_session(info: dict[str, Any]) -> tuple[TaskView, SessionView]:
@@ -269,6 +277,52 @@ class AgentdClient:
                     return
                 elif isinstance(msg, Failure):
                     raise from_wire(msg.code, msg.message)
+
+    def log_text(self, name: str, follow: bool = False, tail: int = 0) -> Iterator[str]:
+        """The session's output as plain text, line by line (agentd.plaintext): lines as
+        they scroll off the session's screen, then its final screen. `tail`: from the log's
+        last `tail` bytes only (its first line may then be cut)."""
+        from agentd.plaintext import PlainText
+
+        text = PlainText()
+        with self.connect(None if follow else 60) as conn:
+            req = conn.send_request("read_log", {"name": name, "follow": follow,
+                                                 "tail": tail})
+            while True:
+                msg = conn.recv()
+                if isinstance(msg, Output):
+                    yield from text.feed(msg.data)
+                elif isinstance(msg, Push) and msg.name == "log_size":
+                    text = PlainText(int(msg.data["cols"]), int(msg.data["rows"]))
+                elif isinstance(msg, Reply) and msg.id == req:
+                    if not msg.result.get("following"):
+                        break
+                elif isinstance(msg, Push) and msg.name == "log_end":
+                    break
+                elif isinstance(msg, Failure):
+                    raise from_wire(msg.code, msg.message)
+        yield from text.screen()
+
+    def optional(self, name: str, params: dict[str, Any] | None = None) -> Any:
+        """A request this daemon may not know yet (a newer feature): its result, or
+        NotAvailable when the daemon answers "unknown request"."""
+        try:
+            return self.call(name, params)
+        except ProtocolError as e:
+            if "unknown request" in str(e):
+                raise NotAvailable(name) from None
+            raise
+
+    # -- config ----------------------------------------------------------------------------
+
+    def list_agents(self) -> tuple[str, list[str]]:
+        """The default agent and every agent name, in config order, the default first."""
+        result = self.call("list_agents")
+        return str(result["default"]), [str(a["name"]) for a in result["agents"]]
+
+    def client_settings(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("client_settings")
+        return result
 
     # -- the daemon ------------------------------------------------------------------------
 

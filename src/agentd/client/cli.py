@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 EXAMPLES = """examples:
+  agent                         # on a terminal: the live view of every task
   agent run --name fix-tests "fix failing tests in auth service"
   agent ls
   agent attach fix-tests        # Ctrl-] detaches
@@ -158,6 +159,10 @@ COMMANDS: dict[str, Command] = {
             arg("summary", nargs="+"))),
     "ack": Command(
         "events", "cmd_ack", "acknowledge a task's attention", args=(arg("name"),)),
+    "tui": Command(
+        "tui", "cmd_tui", "the live view of every task (bare 'agent' on a terminal)",
+        epilog="keys: Enter attach, n new, s send, k kill, d diff, ? help, q quit "
+               "(docs/tui.md)"),
     "artifacts": Command(
         "artifacts", "cmd_artifacts", "a task's artifacts: commits, final patch, files, "
         "test results", epilog="example: agent artifacts fix-tests", args=(
@@ -277,7 +282,7 @@ def parse(argv: list[str]) -> Any:
             setattr(args, field, getattr(args, field) + rest)
     if args.command is None:
         if sys.stdin.isatty() and sys.stdout.isatty():
-            return parser("ls").parse_args(["ls"])
+            return SimpleNamespace(command="tui")
         parser().print_help()
         return None
     return args

@@ -297,7 +297,22 @@ class Handlers:
             row = self.store.session(sid)
             return row is None or row["ended_at"] is not None
 
-        return await logs.read_log(peer, sid, self.paths.session_log(sid), ended, p["follow"])
+        size = (session.get("cols") or 80, session.get("rows") or 24)
+        return await logs.read_log(peer, sid, self.paths.session_log(sid), ended, p["follow"],
+                                   size, p["tail"])
+
+    async def h_list_agents(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        """The agents in config order, the default first (for pickers)."""
+        config = self.load_config()
+        names = [config.default_agent] + [n for n in config.agents if n != config.default_agent]
+        return {"default": config.default_agent, "agents": [
+            {"name": n, "command": config.agents[n].command,
+             "integration": config.agents[n].integration} for n in names]}
+
+    async def h_client_settings(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
+        config = self.load_config()
+        return {"detach_key": config.detach_key, "tui_bell": config.tui_bell,
+                "scrollback_lines": config.scrollback_lines}
 
     async def h_usage_report(self, p: dict[str, Any], peer: Peer) -> dict[str, Any]:
         task_id = self.store.find_task(p["name"])["id"] if p["name"] else None

@@ -46,9 +46,20 @@ class LogReader:
                 continue
         return files
 
-    async def history(self) -> BinaryIO | None:
-        """Send what is there now; the live file, kept open to follow, if there is one."""
-        return await self.send_files(self.open_all())
+    async def history(self, tail: int = 0) -> BinaryIO | None:
+        """Send what is there now (with `tail`, only its last `tail` bytes); the live file,
+        kept open to follow, if there is one."""
+        files = self.open_all()
+        if tail:
+            skip = sum(os.fstat(f.fileno()).st_size for f in files) - tail
+            while files and skip > 0:
+                size = os.fstat(files[0].fileno()).st_size
+                if skip < size or Path(files[0].name) == self.path:
+                    files[0].seek(max(0, min(skip, size)))
+                    break
+                skip -= size
+                files.pop(0).close()
+        return await self.send_files(files)
 
     async def send_files(self, files: list[BinaryIO]) -> BinaryIO | None:
         """Send each file in turn and close it, but the live one: that is returned, open."""
@@ -115,18 +126,24 @@ class LogReader:
 
 
 async def read_log(peer: Any, session_id: str, path: Path, ended: Callable[[], bool],
-                   follow: bool) -> dict[str, Any]:
+                   follow: bool, size: tuple[int, int] = (80, 24),
+                   tail: int = 0) -> dict[str, Any]:
     """The reply of `read_log`; with `follow`, the stream goes on in a task of the peer's
-    after the reply."""
+    after the reply. A `log_size` push comes first: the terminal size the session started
+    at, so a client can replay the bytes through an emulator (agentd.plaintext)."""
+    cols, rows = size
+    peer.send(Push("log_size", {"cols": cols, "rows": rows}))
     reader = LogReader(peer, path)
     if not follow:
-        live = await reader.history()
+        live = await reader.history(tail)
         if live is not None:
             live.close()
-        return {"session": session_id, "bytes": reader.sent, "ended": ended()}
+        return {"session": session_id, "bytes": reader.sent, "ended": ended(),
+                "cols": cols, "rows": rows}
 
     async def stream() -> None:
-        await reader.follow(await reader.history(), ended)
+        await reader.follow(await reader.history(tail), ended)
 
     peer.follow(stream())
-    return {"following": True, "session": session_id, "ended": ended()}
+    return {"following": True, "session": session_id, "ended": ended(), "cols": cols,
+            "rows": rows}

@@ -94,7 +94,7 @@ class Sessions:
                    "starts afresh" if continues else f"{agent.name} session {sid} added")
         self.store.add_session(task["id"], sid, argv, agent.name, prompt,
                                continues["id"] if resumed and continues else None, why,
-                               records)
+                               records, size=(cols, rows))
         if reader is None and prompt:
             # No records to read the thread from: it starts with the prompt.
             self.store.add_thread_entry(task["id"], sid, Entry(

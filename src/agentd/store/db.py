@@ -198,18 +198,23 @@ class Store(UsageSQL):
     def add_session(self, task_id: int, session_id: str, argv: list[str],
                     agent: str | None = None, prompt: str | None = None,
                     resumes: str | None = None, start: str | None = None,
-                    records: dict[str, Any] | None = None) -> None:
+                    records: dict[str, Any] | None = None,
+                    size: tuple[int, int] | None = None) -> None:
         """A new session of `agent` in the task. `start`: the reason to feed the task the
         lifecycle input `start` in the same transaction (an ended task runs again).
         `records`: where the session's agent keeps the records the daemon reads
-        (integration, agent, roots; daemon/records.py), or None."""
+        (integration, agent, roots; daemon/records.py), or None. `size`: the terminal size it
+        starts at (read_log tells clients)."""
+        cols, rows = size or (None, None)
         with self.write() as db:
             seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM sessions WHERE task_id = ?",
                              (task_id,)).fetchone()[0] + 1
             db.execute("INSERT INTO sessions (id, task_id, seq, argv, started_at, agent, "
-                       "prompt, resumes, records) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       "prompt, resumes, records, cols, rows) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (session_id, task_id, seq, json.dumps(argv), time.time(), agent,
-                        prompt, resumes, json.dumps(records) if records else None))
+                        prompt, resumes, json.dumps(records) if records else None, cols,
+                        rows))
             if start is not None:
                 self._event(db, task_id, session_id, "session_added", "info", start,
                             {"agent": agent, "resumes": resumes})

@@ -221,6 +221,19 @@ def m006_artifacts_and_merge(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m007_session_size(db: sqlite3.Connection) -> None:
+    """The terminal size a session started at: `read_log` tells clients, so its bytes can
+    be replayed through an emulator at the size they were drawn for (agentd.plaintext)."""
+    _script(
+        db,
+        """
+        ALTER TABLE sessions ADD COLUMN cols INTEGER;
+        ALTER TABLE sessions ADD COLUMN rows INTEGER
+        """
+    )
+
+
 def apply(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations in order; return the names applied now."""
     db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL)")

@@ -1,4 +1,5 @@
-"""`agent logs`: a session's output, read from the daemon (`read_log`)."""
+"""`agent logs`: a session's output, read from the daemon (`read_log`): plain text from a
+terminal emulator (agentd.plaintext), or with --raw the bytes."""
 
 from __future__ import annotations
 
@@ -12,5 +13,8 @@ if TYPE_CHECKING:
 
 
 def cmd_logs(a: Namespace, api: AgentdClient) -> int:
-    logs.write(api.read_log(a.name, a.follow), a.raw, live=a.follow)
+    if a.raw:
+        logs.write_raw(api.read_log(a.name, a.follow), live=a.follow)
+    else:
+        logs.write_lines(api.log_text(a.name, a.follow), live=a.follow)
     return 0
