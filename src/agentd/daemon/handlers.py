@@ -193,12 +193,14 @@ class Handlers:
                 for row in rows:
                     peer.send(Push("event", EventView.from_row(row).to_wire()))
                     since = row["id"]
+                    if peer.behind:
+                        await peer.drain()
                 if len(rows) < 1000:
                     return {"last_id": since}
                 await peer.drain()
                 if peer.closed:
                     return {"last_id": since}
-        peer.tasks.add(asyncio.create_task(self._follow(peer, since, query)))
+        peer.follow(self._follow(peer, since, query))
         return {"following": True, "since": since}
 
     async def _follow(self, peer: Peer, since: int, query: dict[str, Any]) -> None:
@@ -210,6 +212,8 @@ class Handlers:
                 for row in rows:
                     peer.send(Push("event", EventView.from_row(row).to_wire()))
                     since = row["id"]
+                    if peer.behind:
+                        await peer.drain()
                 if rows:
                     await peer.drain()
                 else:
@@ -323,8 +327,7 @@ class Handlers:
         naming its call)."""
         task = self.store.find_task(p["name"])
         if p["follow"]:
-            peer.tasks.add(asyncio.create_task(self._follow_thread(peer, task["id"],
-                                                                   p["after"], {})))
+            peer.follow(self._follow_thread(peer, task["id"], p["after"], {}))
             return {"task": task["name"], "following": True}
         entries = self.store.thread(task["id"], p["after"])
         last = max((e["id"] for e in entries), default=p["after"])

@@ -144,9 +144,6 @@ async def read_log(peer: Any, session_id: str, path: Path, ended: Callable[[], b
     async def stream() -> None:
         await reader.follow(await reader.history(tail), ended)
 
-    task = asyncio.create_task(stream())
-    peer.tasks.add(task)
-    task.add_done_callback(peer.tasks.discard)
+    peer.follow(stream())
     return {"following": True, "session": session_id, "ended": ended(), "cols": cols,
             "rows": rows}
-

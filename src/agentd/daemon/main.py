@@ -39,6 +39,7 @@ from agentd.store.db import Store
 from agentd.unix import bind_private, daemonize, detach_stdio
 
 RECONCILE_SECONDS = 5.0
+WRITE_WAIT = 0.25  # a write on the event loop waits this long for an outside lock
 SHUTDOWN_SECONDS = 2.0  # for replies already written to reach their clients
 REQUESTS_SECONDS = 60.0  # for requests being handled (a create_session) to finish
 
@@ -62,7 +63,7 @@ class Services:
 
     def __init__(self, paths: Paths, load_config: Callable[[], config.Config],
                  log: JsonLog) -> None:
-        self.store = Store(paths.db)
+        self.store = Store(paths.db, wait=WRITE_WAIT)
         self.hub = Hub()
         self.store.on_commit = self.hub.notify
         self.store.price = Pricer(load_config)
@@ -95,6 +96,31 @@ def captured_signals(stop: Callable[[], None]) -> Iterator[None]:
     finally:
         for sig in sigs:
             loop.remove_signal_handler(sig)
+
+
+class LoopErrors:
+    """asyncio's exception handler: into the structured log (rotated, unlike stderr), and
+    the same message at most once a minute, with how many were left out."""
+
+    EVERY = 60.0
+
+    def __init__(self, log: JsonLog) -> None:
+        self.log = log
+        self.seen: dict[str, tuple[float, int]] = {}
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        message = str(context.get("message") or "unhandled error in the event loop")
+        now = time.monotonic()
+        last, skipped = self.seen.get(message, (-self.EVERY, 0))
+        if now - last < self.EVERY:
+            self.seen[message] = (last, skipped + 1)
+            return
+        if len(self.seen) > 1000:
+            self.seen.clear()
+        self.seen[message] = (now, 0)
+        exc = context.get("exception")
+        self.log("error", message, left_out=skipped,
+                 error="".join(traceback.format_exception(exc)) if exc else None)
 
 
 class Daemon:
@@ -158,6 +184,7 @@ class Daemon:
                                  self.load_config, control, s.records, s.artifacts,
                                  s.merges), self.log)
         assert self.sock is not None
+        asyncio.get_running_loop().set_exception_handler(LoopErrors(self.log))
         with captured_signals(self.request_stop):
             # asyncio closes the socket it serves on; hand it a duplicate so the original
             # stays open (and listening) for an in-place upgrade.

@@ -131,6 +131,11 @@ class Decoder:
     def dead(self) -> bool:
         return self._dead
 
+    @property
+    def pending(self) -> int:
+        """Bytes held of a frame not yet complete."""
+        return len(self._buf)
+
     def feed(self, data: bytes) -> list[Message | Invalid]:
         if self._dead:
             return []

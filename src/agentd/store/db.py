@@ -18,11 +18,17 @@ from typing import Any
 
 from agentd import attention as levels
 from agentd import effects, lifecycle
-from agentd.errors import TaskNotFound
+from agentd.errors import AgentdError, TaskNotFound
 from agentd.protocol.events import AgentEvent
 from agentd.records import Call, Entry
 from agentd.store import migrations
 from agentd.store.usage import Price, UsageSQL
+
+WAIT = 5.0  # seconds a write waits for another writer's lock (workers, tests)
+LOCKED_WINDOW = 1.0  # after a write found the lock taken, later writes do not wait for it
+LOCKED = ("state.db is locked by another process (an sqlite3 shell or a backup holding a "
+          "write transaction?); nothing was changed: retry once it lets go")
+BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 TASK_COLUMNS = (
     "id, name, agent, prompt, status, status_reason, workspace, base, base_commit, branch, "
@@ -33,24 +39,54 @@ TASK_COLUMNS = (
 
 
 class Store(UsageSQL):
-    def __init__(self, path: Path) -> None:
+    """`wait`: how long a write waits for a lock another process holds, then fails with
+    one line saying so. The daemon, whose event loop runs every write, waits briefly, and
+    for LOCKED_WINDOW after a failure not at all, so an outside lock never stalls it; reads
+    never wait for writers in WAL mode."""
+
+    def __init__(self, path: Path, wait: float = WAIT) -> None:
         self.path = path
         self.on_commit: Callable[[], None] | None = None  # wakes event followers
         self.price: Price | None = None  # prices a call (agentd.pricing.Pricer)
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        self.wait_ms = int(wait * 1000)
+        self.locked_until = 0.0
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=wait,
+                                  check_same_thread=False)
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.execute("PRAGMA busy_timeout=30000")
-        migrations.apply(self.db)
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute(f"PRAGMA busy_timeout={self.wait_ms}")
+            migrations.apply(self.db)
+        except sqlite3.OperationalError as e:
+            self.db.close()
+            if e.sqlite_errorcode in BUSY_CODES:
+                raise AgentdError(f"{path}: {LOCKED}") from None
+            raise
 
     def close(self) -> None:
         self.db.close()
 
+    def _begin(self) -> None:
+        quick = time.monotonic() < self.locked_until
+        if quick:
+            self.db.execute("PRAGMA busy_timeout=0")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            if e.sqlite_errorcode not in BUSY_CODES:
+                raise
+            self.locked_until = time.monotonic() + LOCKED_WINDOW
+            raise AgentdError(LOCKED) from None
+        finally:
+            if quick:
+                self.db.execute(f"PRAGMA busy_timeout={self.wait_ms}")
+        self.locked_until = 0.0
+
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
+        self._begin()
         try:
             yield self.db
         except BaseException:

@@ -33,7 +33,7 @@ INTERACTIVE, READ_ONLY, CONTROL = "interactive", "read-only", "control"
 
 class Client:
     __slots__ = ("sock", "decoder", "frames", "offset", "queued", "mode", "resync", "closing",
-                 "fd", "want_write", "tty", "fds")
+                 "fd", "want_write", "tty", "fds", "paused")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
@@ -48,6 +48,7 @@ class Client:
         self.want_write = False  # registered for EVENT_WRITE
         self.tty: Tty | None = None  # a direct attacher's terminal
         self.fds: list[int] = []  # descriptors received (SCM_RIGHTS), not yet used
+        self.paused = False  # not read from until the agent takes the input held for it
 
     @property
     def attached(self) -> bool:
@@ -392,7 +393,32 @@ class Clients:
     def _want_write(self, c: Client, on: bool) -> None:
         if c.want_write != on:  # an epoll_ctl only when interest changes
             c.want_write = on
-            self.sel.modify(c.sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if on else 0), c)
+            self._register(c)
+
+    def pause(self, c: Client, on: bool) -> None:
+        """Stop (or go back to) reading `c`: back-pressure for input the agent does not
+        read (a client watched for nothing is unregistered meanwhile)."""
+        if c.paused != on and c.fd in self.by_fd:
+            c.paused = on
+            self._register(c)
+
+    @property
+    def paused(self) -> list[Client]:
+        return [c for c in self.by_fd.values() if c.paused]
+
+    def _register(self, c: Client) -> None:
+        events = (0 if c.paused else selectors.EVENT_READ) | (
+            selectors.EVENT_WRITE if c.want_write else 0)
+        try:
+            registered = self.sel.get_key(c.sock) is not None
+        except KeyError:
+            registered = False
+        if events and registered:
+            self.sel.modify(c.sock, events, c)
+        elif events:
+            self.sel.register(c.sock, events, c)
+        elif registered:
+            self.sel.unregister(c.sock)
 
     def drop(self, c: Client) -> None:
         if self.by_fd.pop(c.fd, None) is None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 CHUNK = 4096  # bytes per write to the PTY
+LIMIT = 1 << 20  # input held for an agent that does not read: past it, clients wait
 PROMPT_WAIT = 5.0  # the prompt is typed this long after start at the latest,
 PROMPT_QUIET = 0.5  # or as soon as the agent's first output has paused this long
 
@@ -24,6 +25,7 @@ class InputQueue:
         self.clock = clock
         self.queue = bytearray()
         self.delayed: list[tuple[float, bytes]] = []  # (monotonic time, bytes), in order
+        self.delayed_bytes = 0
         self.writing = False
 
     @property
@@ -31,11 +33,22 @@ class InputQueue:
         """Bytes queued that the PTY has not taken yet (not counting input held for later)."""
         return len(self.queue)
 
+    @property
+    def full(self) -> bool:
+        """More input is held (queued or for later) than an agent should be sent before it
+        reads some: the worker stops reading its clients' input until it has (LIMIT)."""
+        return len(self.queue) + self.delayed_bytes >= LIMIT
+
+    @property
+    def roomy(self) -> bool:
+        return len(self.queue) + self.delayed_bytes < LIMIT // 2
+
     def send(self, data: bytes, delay: float = 0.0) -> None:
         """Queue input, after any held for later; `delay` seconds from now at the earliest."""
         if delay or self.delayed:
             last = self.delayed[-1][0] if self.delayed else 0.0
             self.delayed.append((max(self.clock() + delay, last), data))
+            self.delayed_bytes += len(data)
             self.arm(self)
             return
         self.queue += data
@@ -64,6 +77,7 @@ class InputQueue:
         self.fd = -1
         self.queue.clear()
         self.delayed.clear()
+        self.delayed_bytes = 0
         self.writing = False
 
     def deadline(self) -> float | None:
@@ -71,7 +85,9 @@ class InputQueue:
 
     def fire(self, now: float) -> None:
         while self.delayed and self.delayed[0][0] <= now:
-            self.queue += self.delayed.pop(0)[1]
+            data = self.delayed.pop(0)[1]
+            self.delayed_bytes -= len(data)
+            self.queue += data
         self.write()
 
 

@@ -8,6 +8,7 @@ does no timer work at all.
 
 from __future__ import annotations
 
+import errno
 import os
 import selectors
 import signal
@@ -44,6 +45,8 @@ IDLE_SLICE = 16 * 1024  # emulator bytes fed per idle turn of the loop
 INLINE = 8 * 1024
 QUIET = 0.02
 KILL_AFTER_HANGUP = 5.0  # output ended but the agent lives on: SIGKILL this much later
+ACCEPT_PAUSE = 0.2  # out of file descriptors: accepting waits this long, then tries again
+OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 
 
 class Part(Protocol):
@@ -92,6 +95,9 @@ class Worker:
             screen=self.screen, last_output=self.output_at,
             report=lambda event: report_events(spec, [event]), arm=arm)
         self.hangup = Once(self.hang_up, arm)
+        self.accept_again = Once(self.resume_accepting, arm)
+        self.starved = 0  # connections refused in this out-of-descriptors episode
+        self.input_paused = False  # some clients are not read: the agent is behind on input
         self.typer: PromptTyper | None = None
         if spec.prompt_mode == "type" and spec.prompt:
             self.typer = PromptTyper(spec.prompt, self.inputs.send, self.output_at,
@@ -104,6 +110,7 @@ class Worker:
     def listen(self) -> None:
         self.server = bind_private(self.spec.socket, 64)
         self.server.setblocking(False)
+        self.spare = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         self.sel.register(self.server, selectors.EVENT_READ, "accept")
         self.sel.register(self.agent.master, selectors.EVENT_READ, "pty")
         self.sig_r, sig_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -130,12 +137,14 @@ class Worker:
                     if mask & selectors.EVENT_WRITE:
                         self.inputs.write()
                 elif what == "accept":
-                    self.clients.accept(self.server)
+                    self.accept()
                 elif what == "signal":
                     self.on_signal()
                 else:
                     self.on_client(what, mask)
             self.timers()
+            if self.input_paused and self.inputs.roomy:
+                self.resume_input()
         return self.finish()
 
     def arm(self, part: Part) -> None:
@@ -331,6 +340,56 @@ class Worker:
                     self.clients.detach(c, "detached by the user")
                     return
 
+    def accept(self) -> None:
+        """Out of file descriptors, refuse one waiting client through a spare descriptor
+        (so the socket is not readable forever), log once per episode, and accept again
+        ACCEPT_PAUSE later; the agent and the clients already connected go on."""
+        try:
+            self.clients.accept(self.server)
+        except OSError as e:
+            if e.errno not in OUT_OF_FDS:
+                self.jlog("error", "accept failed", task=self.spec.task, error=repr(e))
+                return
+            self.out_of_fds(e.strerror)
+        else:
+            if self.starved:
+                self.jlog("warning", "accepting connections again", task=self.spec.task,
+                          refused=self.starved)
+                self.starved = 0
+
+    def out_of_fds(self, error: str | None) -> None:
+        if self.spare >= 0:
+            os.close(self.spare)
+            self.spare = -1
+        if not self.starved:
+            self.jlog("error", "out of file descriptors: refusing new connections until "
+                      "some close", task=self.spec.task, error=error)
+        self.starved += 1
+        try:
+            sock, _ = self.server.accept()
+            sock.close()
+        except OSError:
+            pass
+        try:
+            self.spare = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            pass
+        self.sel.unregister(self.server)
+        self.accept_again.at(time.monotonic() + ACCEPT_PAUSE)
+
+    def resume_accepting(self) -> None:
+        if self.spare < 0:
+            try:
+                self.spare = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                pass
+        self.sel.register(self.server, selectors.EVENT_READ, "accept")
+
+    def resume_input(self) -> None:
+        self.input_paused = False
+        for c in self.clients.paused:
+            self.clients.pause(c, False)
+
     def on_client(self, c: Client, mask: int) -> None:
         if mask & selectors.EVENT_WRITE:
             self.clients.flush(c, writable=True)
@@ -346,7 +405,12 @@ class Worker:
             except OSError:
                 data = b""
             if not data:
-                self.clients.drop(c)  # a direct attacher's terminal is let go of at once
+                if c.tty is None and c.frames:  # half-closed: what it is owed still goes
+                    c.closing = True
+                    self.clients.pause(c, True)
+                    self.clients.flush(c)
+                else:
+                    self.clients.drop(c)  # a direct attacher's terminal is let go of at once
                 return
             for msg in c.decoder.feed(data):
                 self.handle(c, msg)
@@ -369,6 +433,9 @@ class Worker:
             if c.mode != READ_ONLY and (c.mode == CONTROL or c is self.clients.interactive):
                 self.inputs.send(msg.data)
                 self.watch.saw_input(time.monotonic())
+                if self.inputs.full:  # back-pressure: read no more until the agent has
+                    self.clients.pause(c, True)
+                    self.input_paused = True
         elif isinstance(msg, Request):
             self.requests.dispatch(c, msg)
         elif isinstance(msg, Invalid):
