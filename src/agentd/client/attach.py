@@ -220,6 +220,12 @@ class AttachedTerminal:
                     poller.unregister(fd)
 
     def on_signals(self, sigs: bytes) -> None:
+        try:
+            self._on_signals(sigs)
+        except OSError:
+            pass  # the worker is gone: the loop sees its socket close and says so
+
+    def _on_signals(self, sigs: bytes) -> None:
         if signal.SIGWINCH in sigs and not self.read_only:
             cols, rows = window_size(self.out_fd)
             self.conn.send_request("resize", {"cols": cols, "rows": rows})
@@ -280,7 +286,10 @@ class AttachedTerminal:
                 if self.direct:
                     # The worker writes to the terminal: it puts the bell where its output is
                     # between escape sequences (a write from here could land inside one).
-                    self.conn.send_request("notify", {"text": text})
+                    try:
+                        self.conn.send_request("notify", {"text": text})
+                    except OSError:
+                        pass  # the worker is gone: its last pushes say how the attach ends
                     continue
                 write_all(self.out_fd, f"\a\x1b]9;agentd: {text}\x07"
                                        f"\x1b]777;notify;agentd;{text}\x07".encode())
@@ -305,7 +314,10 @@ class AttachedTerminal:
         elif isinstance(msg, Push) and msg.name == "sync":
             # The output before it (spilled by the worker while the terminal was behind) is
             # written: the worker may write to the terminal itself again.
-            self.conn.send_request("synced", {"n": msg.data.get("n")})
+            try:
+                self.conn.send_request("synced", {"n": msg.data.get("n")})
+            except OSError:
+                pass  # the worker is gone (its session ended): what it sent says how
         elif isinstance(msg, Failure):
             raise AgentdError(msg.message)
         elif not isinstance(msg, Push | Reply):
