@@ -44,6 +44,18 @@ IDLE_SLICE = 16 * 1024  # emulator bytes fed per idle turn of the loop
 # flood the loop only reads, logs and forwards (DESIGN §3), and the model catches up after.
 INLINE = 8 * 1024
 QUIET = 0.02
+# With nobody connected, nothing looks at the screen between the watch's looks (at most twice
+# a second), a terminal query or a new client, each of which feeds the model first: up to
+# LAZY bytes wait for that, so a chatty detached session wakes once per line, not twice.
+LAZY = 32 * 1024
+# With nobody connected, a short read starts a hold: the PTY is not watched for HOLD seconds
+# and what came meanwhile is read in one go, so a detached session printing a line now and
+# then wakes its worker a few times a second, not once per line. A hold ends when a client
+# connects, on a terminal query, or when it gathered HOLD_MAX bytes (the PTY buffers ~19 KB:
+# more could block the agent); none in the first STARTUP seconds or while a prompt is typed.
+HOLD = 0.25
+HOLD_MAX = 4096
+STARTUP = 2.0
 KILL_AFTER_HANGUP = 5.0  # output ended but the agent lives on: SIGKILL this much later
 ACCEPT_PAUSE = 0.2  # out of file descriptors: accepting waits this long, then tries again
 OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
@@ -95,6 +107,11 @@ class Worker:
             screen=self.screen, last_output=self.output_at,
             report=lambda event: report_events(spec, [event]), arm=arm)
         self.hangup = Once(self.hang_up, arm)
+        self.hold = Once(self.end_hold_turn, arm)
+        self.holding = False
+        self.pty_bytes = 0  # read from the PTY so far
+        self.hold_from = time.monotonic() + STARTUP
+        self.pty_writing = False
         self.accept_again = Once(self.resume_accepting, arm)
         self.starved = 0  # connections refused in this out-of-descriptors episode
         self.input_paused = False  # some clients are not read: the agent is behind on input
@@ -142,6 +159,8 @@ class Worker:
                     self.on_signal()
                 else:
                     self.on_client(what, mask)
+            if self.holding and self.clients.by_fd:
+                self.stop_holding()
             self.timers()
             if self.input_paused and self.inputs.roomy:
                 self.resume_input()
@@ -155,7 +174,8 @@ class Worker:
 
     def timeout(self) -> float | None:
         behind = self.screen.behind
-        if behind:  # the emulator is behind: feed it now, or in the next pause of the output
+        if behind and (behind > LAZY or self.clients.by_fd):
+            # The emulator is behind: feed it now, or in the next pause of the output.
             if behind <= INLINE:
                 return 0
             return max(0.0, self.last_output + QUIET - time.monotonic())
@@ -180,16 +200,18 @@ class Worker:
                 elif at <= now:
                     part.fire(now)
         behind = self.screen.behind
-        if (behind and (behind <= INLINE or time.monotonic() - self.last_output >= QUIET)
+        if (behind and (behind > LAZY or self.clients.by_fd)
+                and (behind <= INLINE or time.monotonic() - self.last_output >= QUIET)
                 and not self.sel.select(0)):
             self.screen.catch_up(IDLE_SLICE)
 
     # -- PTY -------------------------------------------------------------------------------
 
-    def read_pty(self, drain: bool = False) -> None:
+    def read_pty(self, drain: bool = False, gather: bool = False) -> None:
         """Read what the PTY has. The kernel hands out ~4 KB per read; reads are gathered
         up to COALESCE bytes so a flood costs one log write and one frame per client per
-        batch, while a lone keystroke echo still goes out at once."""
+        batch, while a lone keystroke echo still goes out at once. `gather`: read on to
+        EAGAIN (or COALESCE) even after a short read; `drain`: read everything."""
         master = self.agent.master
         batch: list[bytes] = []
         size = 0
@@ -203,12 +225,17 @@ class Worker:
             if data:
                 batch.append(data)
                 size += len(data)
-                if drain or (size < COALESCE and (len(data) >= SHORT_READ or len(batch) > 1)):
+                if drain or (size < COALESCE
+                             and (gather or len(data) >= SHORT_READ or len(batch) > 1)):
                     continue
                 if size < COALESCE:
                     data = None  # as good as EAGAIN: send what we have, wait for more
             if batch:
                 self.output(batch[0] if len(batch) == 1 else b"".join(batch))
+                if (data is None and size < SHORT_READ and not drain and not self.holding
+                        and not self.clients.by_fd and self.last_output >= self.hold_from
+                        and (self.typer is None or self.typer.at is None)):
+                    self.start_holding()
                 batch, size = [], 0
             if data is None:
                 if drain and self.agent.exited:
@@ -230,6 +257,7 @@ class Worker:
                                                 "dropped_bytes": self.log.dropped}}])
 
     def output(self, data: bytes) -> None:
+        self.pty_bytes += len(data)
         clients = self.clients
         if clients.by_fd:  # the people watching first: latency
             clients.broadcast(data)
@@ -239,7 +267,7 @@ class Worker:
         self.screen.write(data)
         self.last_output = time.monotonic()
         self.watch.saw_output()
-        if self.screen.behind <= INLINE:
+        if clients.by_fd and self.screen.behind <= INLINE:
             self.screen.catch_up()  # a little output: cheaper now than another loop turn
         if clients.interactive is None:
             # A program that asks the terminal something waits for the answer, so the
@@ -249,10 +277,50 @@ class Worker:
                 reply = answers(tail, lambda: self.screen.cursor()[:2])
                 if reply:
                     self.inputs.send(reply)
+                    if self.holding:  # it talks to its terminal: answer the next at once
+                        self.stop_holding()
 
     def want_pty_write(self, on: bool) -> None:
-        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if on else 0)
-        self.sel.modify(self.agent.master, events, "pty")
+        self.pty_writing = on
+        self.pty_interest()
+
+    def pty_interest(self) -> None:
+        """(Re-)register the PTY for what the loop waits for now: output unless holding,
+        room to write while input waits."""
+        if not self.agent.open:
+            return
+        events = ((0 if self.holding else selectors.EVENT_READ)
+                  | (selectors.EVENT_WRITE if self.pty_writing else 0))
+        master = self.agent.master
+        registered = master in self.sel.get_map()
+        if events and registered:
+            self.sel.modify(master, events, "pty")
+        elif events:
+            self.sel.register(master, events, "pty")
+        elif registered:
+            self.sel.unregister(master)
+
+    def start_holding(self) -> None:
+        self.holding = True
+        self.pty_interest()
+        self.hold.at(time.monotonic() + HOLD)
+
+    def stop_holding(self) -> None:
+        self.holding = False
+        self.hold.when = None
+        self.pty_interest()
+
+    def end_hold_turn(self) -> None:
+        """A hold is over: read what came; go on holding while it is a trickle."""
+        if not self.holding or not self.agent.open:
+            return
+        before = self.pty_bytes
+        self.read_pty(gather=True)
+        got = self.pty_bytes - before
+        if self.holding and 0 < got < HOLD_MAX and not self.clients.by_fd:
+            self.hold.at(time.monotonic() + HOLD)
+        elif self.holding:
+            self.stop_holding()
 
     def hang_up(self) -> None:
         """The agent has exited: read what is left of its output, then close the PTY."""
@@ -262,7 +330,9 @@ class Worker:
     def close_pty(self) -> None:
         if not self.agent.open:
             return
-        self.sel.unregister(self.agent.master)
+        if self.agent.master in self.sel.get_map():
+            self.sel.unregister(self.agent.master)
+        self.holding = False
         self.agent.close()
         self.inputs.close()
         if not self.agent.exited:
