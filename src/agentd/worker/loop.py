@@ -52,9 +52,11 @@ LAZY = 32 * 1024
 # and what came meanwhile is read in one go, so a detached session printing a line now and
 # then wakes its worker a few times a second, not once per line. A hold ends when a client
 # connects, on a terminal query, or when it gathered HOLD_MAX bytes (the PTY buffers ~19 KB:
-# more could block the agent); none in the first STARTUP seconds or while a prompt is typed.
+# more could block the agent); none in the first STARTUP seconds, while a prompt is typed, or
+# for a read that follows other output closely (a flood has short reads too).
 HOLD = 0.25
 HOLD_MAX = 4096
+HOLD_GAP = 0.05  # a hold starts only after a pause this long: never inside a stream
 STARTUP = 2.0
 KILL_AFTER_HANGUP = 5.0  # output ended but the agent lives on: SIGKILL this much later
 ACCEPT_PAUSE = 0.2  # out of file descriptors: accepting waits this long, then tries again
@@ -231,8 +233,10 @@ class Worker:
                 if size < COALESCE:
                     data = None  # as good as EAGAIN: send what we have, wait for more
             if batch:
+                previous = self.last_output
                 self.output(batch[0] if len(batch) == 1 else b"".join(batch))
                 if (data is None and size < SHORT_READ and not drain and not self.holding
+                        and self.last_output - previous >= HOLD_GAP
                         and not self.clients.by_fd and self.last_output >= self.hold_from
                         and (self.typer is None or self.typer.at is None)):
                     self.start_holding()
