@@ -155,9 +155,6 @@ class Paths:
     def session_socket(self, session_id: str) -> Path:
         return self.sessions / f"{session_id}.sock"
 
-    def session_spec(self, session_id: str) -> Path:
-        return self.sessions / f"{session_id}.json"
-
     def session_file(self, session_id: str, suffix: str) -> Path:
         """A per-session file of an agent integration (`<id>.<suffix>`), e.g. Claude Code's
         settings or a transcript reader's offsets."""

@@ -112,6 +112,34 @@ def test_run_refuses_bad_input(env: Env, repo: Path, before: State, args: list[s
     assert r.out == ""
 
 
+def waiting_workers(env: Env) -> list[int]:
+    """Worker processes of this root still waiting for a spec (`python -m agentd.worker -`)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv[1:4] == [b"-m", b"agentd.worker", b"-"] and \
+                f"AGENTD_DIR={env.root}".encode() in environ:
+            found.append(int(proc.name))
+    return found
+
+
+def test_run_refuses_a_branch_that_exists(env: Env, repo: Path, before: State) -> None:
+    """git is asked about the branch only when `worktree add` fails; the worker started
+    ahead of the worktree is let go."""
+    git("branch", "agent/taken", cwd=repo)
+    before = state(env, repo)
+    r = env.agent("run", "--agent", "sleeper", "--name", "taken", cwd=repo)
+    line = one_line_error(r)
+    assert r.code == EXIT_CONFLICT
+    assert "branch agent/taken already exists" in line and "--name" in line
+    assert state(env, repo) == before
+    assert waiting_workers(env) == []
+
+
 def test_workspace_not_a_git_repository(env: Env, repo: Path, before: State) -> None:
     plain = env.root.parent / "plain"
     plain.mkdir()

@@ -56,3 +56,16 @@ def test_the_agent_is_forked_before_the_heavy_imports() -> None:
                           timeout=30)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_a_worker_started_ahead_reads_its_spec_from_stdin() -> None:
+    """`python -m agentd.worker -` waits for the spec on stdin (the daemon starts it while git
+    adds the worktree); stdin closed empty: not needed, it exits quietly; a bad spec there is
+    the same one error line as from a file."""
+    run = [sys.executable, "-m", "agentd.worker", "-"]
+    unused = subprocess.run(run, input="", capture_output=True, text=True, timeout=30)
+    assert (unused.returncode, unused.stdout, unused.stderr) == (0, "", "")
+    bad = subprocess.run(run, input='{"session_id": 5}', capture_output=True, text=True,
+                         timeout=30)
+    assert bad.returncode == 2
+    assert "parameter 'session_id' must be a string" in json.loads(bad.stdout)["error"]

@@ -38,6 +38,44 @@ from agentd.store.db import Store
 EndedHook = Callable[[dict[str, Any]], Awaitable[None]]
 
 
+class WorkerLaunch:
+    """`python -m agentd.worker -`, started ahead of its spec. `start(spec)` hands the spec
+    over its stdin and returns the worker's ready line (the pids, or an error); `cancel()`
+    closes the stdin unused, and the process exits at once."""
+
+    def __init__(self, errlog_path: Path) -> None:
+        self.errlog_path = errlog_path
+        self.used = False
+        with open(errlog_path, "ab") as errlog:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "agentd.worker", "-"], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=errlog, start_new_session=True)
+
+    def start(self, spec: dict[str, Any]) -> dict[str, Any]:
+        self.used = True
+        try:
+            out, _ = self.proc.communicate(json.dumps(spec).encode(), timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return {"error": "session worker did not answer within 30 s; see "
+                             f"{self.errlog_path}"}
+        try:
+            ready: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+            return ready
+        except (ValueError, IndexError):
+            return {"error": f"session worker failed to start (exit {self.proc.returncode}); "
+                             f"see {self.errlog_path}"}
+
+    def cancel(self) -> None:
+        self.used = True
+        try:
+            self.proc.communicate(b"", timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
 class Sessions:
     def __init__(self, paths: Paths, store: Store, load_config: Callable[[], Config],
                  log: JsonLog) -> None:
@@ -55,12 +93,14 @@ class Sessions:
     async def start(self, task: dict[str, Any], agent: AgentSpec, prompt: str,
                     env: dict[str, str], cols: int, rows: int,
                     continues: dict[str, Any] | None = None, added: bool = False,
-                    setup: list[str] | None = None) -> tuple[str, str | None, bool]:
+                    setup: list[str] | None = None,
+                    launch: WorkerLaunch | None = None) -> tuple[str, str | None, bool]:
         """Start a session; returns its id, why the agent could not start (or None), and
         whether it continues the conversation of the session `continues` (the agent may
         not be able to: then it is a fresh session with the prompt). `added`: a session
         after the task's first (`start_session`), which runs an ended task again.
-        `setup` commands run in the session's PTY before the agent (agentd.setup_run)."""
+        `setup` commands run in the session's PTY before the agent (agentd.setup_run).
+        `launch`: a worker process started earlier (`launch()`), waiting for its spec."""
         config = self.load_config()
         sid = secrets.token_hex(5)
         it = integration(agent.integration)
@@ -112,18 +152,15 @@ class Sessions:
             reason = (f"agent {agent.name!r}: command {agent.command!r} not found on PATH; "
                       f"install it or set [agents.{agent.name}] command in "
                       f"{self.paths.config}")
+            if launch is not None:
+                await asyncio.to_thread(launch.cancel)
             await self.ended(sid, 127, reason)
             return sid, reason, resumed
-        spec_path = self.paths.session_spec(sid)
-        fd = os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(spec.to_wire(), f)
-        try:
-            ready = await asyncio.to_thread(self._spawn_worker, spec_path)
-        finally:
-            # The spec holds the agent's whole environment (API keys): it lives on disk only
-            # until the worker has read it, which it has once it answered (or died).
-            spec_path.unlink(missing_ok=True)
+        if launch is None:
+            launch = await asyncio.to_thread(self.launch)
+        # The spec holds the agent's whole environment (API keys): it goes down the worker's
+        # stdin and is never written to disk.
+        ready = await asyncio.to_thread(launch.start, spec.to_wire())
         if "error" in ready:
             await self.ended(sid, 127, str(ready["error"]))
             return sid, str(ready["error"]), resumed
@@ -133,18 +170,10 @@ class Sessions:
         self.watch(sid, worker_pid)
         return sid, None, resumed
 
-    def _spawn_worker(self, spec_path: os.PathLike[str]) -> dict[str, Any]:
-        with open(self.paths.daemon_log, "ab") as errlog:
-            proc = subprocess.run(
-                [sys.executable, "-m", "agentd.worker", os.fspath(spec_path)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errlog,
-                start_new_session=True, timeout=30)
-        try:
-            ready: dict[str, Any] = json.loads(proc.stdout.decode().strip().splitlines()[-1])
-            return ready
-        except (ValueError, IndexError):
-            return {"error": f"session worker failed to start (exit {proc.returncode}); "
-                             f"see {self.paths.daemon_log}"}
+    def launch(self) -> WorkerLaunch:
+        """Start a worker process that waits for its spec: `create_session` starts it
+        before `git worktree add`, so the interpreter's start-up overlaps git's work."""
+        return WorkerLaunch(self.paths.daemon_log)
 
     # -- talking to a worker -------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import Any
 from agentd import lifecycle, names
 from agentd.config import AgentSpec, Config
 from agentd.daemon import git
-from agentd.daemon.sessions import Sessions
+from agentd.daemon.sessions import Sessions, WorkerLaunch
 from agentd.errors import Conflict, GitError, TaskNotFound, UsageError
 from agentd.jsonlog import JsonLog
 from agentd.keys import key_bytes
@@ -58,13 +58,18 @@ class Tasks:
         else:
             name = names.generate(self.store.task_names() | self.reserved)
         self.reserved.add(name)
+        # The worker's interpreter starts while git adds the worktree (docs/performance.md).
+        launch = await asyncio.to_thread(self.sessions.launch)
         try:
-            return await self._create(name, agent, prompt, env, workspace, p)
+            return await self._create(name, agent, prompt, env, workspace, p, launch)
         finally:
             self.reserved.discard(name)
+            if not launch.used:  # the task could not be made: the worker is let go
+                await asyncio.to_thread(launch.cancel)
 
     async def _create(self, name: str, agent: AgentSpec, prompt: str, env: dict[str, str],
-                      workspace: Path, p: dict[str, Any]) -> dict[str, Any]:
+                      workspace: Path, p: dict[str, Any],
+                      launch: WorkerLaunch) -> dict[str, Any]:
         # The usual case (no --base, HEAD on a branch) costs one git call before the
         # worktree is added, not three.
         head = None if p["base"] else await asyncio.to_thread(git.head_of, workspace)
@@ -77,12 +82,15 @@ class Tasks:
             else:
                 base, base_commit = await asyncio.to_thread(self._resolve_base, repo,
                                                             p["base"])
-            if await asyncio.to_thread(git.branch_exists, repo, branch):
-                raise Conflict(f"branch {branch} already exists in {repo}; choose another "
-                               "--name or delete that branch")
             if worktree.exists():
                 raise Conflict(f"{worktree} already exists; choose another --name")
-            await asyncio.to_thread(git.add_worktree, repo, worktree, branch, base_commit)
+            try:  # `worktree add -b` refuses a branch that exists: asked only then
+                await asyncio.to_thread(git.add_worktree, repo, worktree, branch, base_commit)
+            except GitError:
+                if await asyncio.to_thread(git.branch_exists, repo, branch):
+                    raise Conflict(f"branch {branch} already exists in {repo}; choose "
+                                   "another --name or delete that branch") from None
+                raise
         try:
             included = await asyncio.to_thread(self._copy_included, repo, worktree)
             task = self.store.insert_task(
@@ -98,7 +106,7 @@ class Tasks:
                                  f"copied {len(included)} file(s) named in .worktreeinclude",
                                  {"files": included[:100]})
         session, error, _ = await self.sessions.start(task, agent, prompt, env, p["cols"],
-                                                      p["rows"], setup=setup)
+                                                      p["rows"], setup=setup, launch=launch)
         task = self.store.task_by_id(task["id"])
         task["session"] = session
         task["start_error"] = error

@@ -1,8 +1,10 @@
 """Session worker: owns the PTY, the raw log, the screen model and sessions/<id>.sock.
 
-Started by the daemon as `python -m agentd.worker SPEC.json`. It forks once: the first
-process prints one JSON line (the pids, or the reason the agent could not start) and
-exits, so the daemon never has to reap the long-lived worker, which survives it.
+Started by the daemon as `python -m agentd.worker -`, ahead of its spec, which comes down
+stdin (a path instead of `-` names a file holding it); stdin closed with nothing on it means
+it is not needed, and it exits. It forks once: the first process prints one JSON line (the
+pids, or the reason the agent could not start) and exits, so the daemon never has to reap
+the long-lived worker, which survives it.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from agentd.worker import process
 # `agent run` waits for the agent, not for the worker's imports (docs/performance.md).
 
 
-def read_spec(path: str) -> WorkerSpec:
+def read_spec(path: str) -> WorkerSpec | None:
     try:
-        return WorkerSpec.from_wire(json.loads(Path(path).read_text()))
+        text = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        if path == "-" and not text:
+            return None  # the daemon no longer needs this worker
+        return WorkerSpec.from_wire(json.loads(text))
     except (OSError, ValueError) as e:
         raise ProtocolError(f"cannot read worker spec {path}: {e}") from None
 
@@ -38,10 +43,12 @@ def _relay_ready(line: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        spec = read_spec(argv[0])
+        spec = read_spec(argv[0] if argv else "-")
     except ProtocolError as e:
         print(json.dumps({"error": e.message}), flush=True)
         return 2
+    if spec is None:
+        return 0
     ready = daemonize(_relay_ready)
     if isinstance(ready, int):
         return ready
