@@ -59,17 +59,21 @@ class Tasks:
             name = names.generate(self.store.task_names() | self.reserved)
         self.reserved.add(name)
         # The worker's interpreter starts while git adds the worktree (docs/performance.md).
-        launch = await asyncio.to_thread(self.sessions.launch)
+        launching = asyncio.ensure_future(asyncio.to_thread(self.sessions.launch))
         try:
-            return await self._create(name, agent, prompt, env, workspace, p, launch)
+            return await self._create(name, agent, prompt, env, workspace, p, launching)
         finally:
             self.reserved.discard(name)
-            if not launch.used:  # the task could not be made: the worker is let go
+            try:
+                launch: WorkerLaunch | None = await launching
+            except OSError:  # no process to start (out of pids or memory): _create said so
+                launch = None
+            if launch is not None and not launch.used:  # no task: the worker is let go
                 await asyncio.to_thread(launch.cancel)
 
     async def _create(self, name: str, agent: AgentSpec, prompt: str, env: dict[str, str],
                       workspace: Path, p: dict[str, Any],
-                      launch: WorkerLaunch) -> dict[str, Any]:
+                      launching: asyncio.Future[WorkerLaunch]) -> dict[str, Any]:
         # The usual case (no --base, HEAD on a branch) costs one git call before the
         # worktree is added, not three.
         head = None if p["base"] else await asyncio.to_thread(git.head_of, workspace)
@@ -106,7 +110,8 @@ class Tasks:
                                  f"copied {len(included)} file(s) named in .worktreeinclude",
                                  {"files": included[:100]})
         session, error, _ = await self.sessions.start(task, agent, prompt, env, p["cols"],
-                                                      p["rows"], setup=setup, launch=launch)
+                                                      p["rows"], setup=setup,
+                                                      launch=await launching)
         task = self.store.task_by_id(task["id"])
         task["session"] = session
         task["start_error"] = error
