@@ -110,7 +110,7 @@ def test_out_of_file_descriptors_the_worker_refuses_and_goes_on(env: Env, repo: 
         assert lines[0]["level"] == "error" and lines[0]["fields"]["error"]
     finally:
         resource.prlimit(worker, resource.RLIMIT_NOFILE, old)
-        for s in extra:
+        for s in [*extra, kept]:
             s.close()
     assert info(path)["session"] == sid
     again = wait_for(lambda: [r for r in worker_log(env, sid)
@@ -119,7 +119,6 @@ def test_out_of_file_descriptors_the_worker_refuses_and_goes_on(env: Env, repo: 
     assert len(again) == 1 and again[0]["fields"]["refused"] == 16 - free, again
     assert alive(worker) and alive(agent)
     assert env.status("fds") == "running"
-    kept.close()
 
 
 # Paints every cell of its terminal in its own true colours (foreground and background: the
