@@ -20,9 +20,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from agentd.daemon import server
+from agentd.errors import UsageError
 from agentd.protocol import codec
-from agentd.protocol.messages import Failure, Input, Invalid, Push, Reply
-from agentd.protocol.requests import DAEMON, MAX_LIST, MAX_STR, WORKER, Param
+from agentd.protocol.messages import Failure, Input, Invalid, Push, Reply, Request
+from agentd.protocol.requests import DAEMON, MAX_LIST, MAX_STR, WORKER, Param, validate
 from tests.helpers import Env, alive, scaled
 from tests.reliability.support import connect, rss_kib
 
@@ -115,14 +116,25 @@ def desync(rng: random.Random, data: bytes, cap: int) -> bytes:
     return codec.HEADER.pack(rng.choice([1, 2, 3]), cap + 1 + rng.randrange(1 << 20))
 
 
+def unanswered(msg: Any) -> bool:
+    """A valid `synced` has no reply (docs/protocol.md): it is sent during floods."""
+    if not (isinstance(msg, Request) and msg.name == "synced"):
+        return False
+    try:
+        validate(WORKER, "synced", msg.params)
+    except UsageError:
+        return False
+    return True
+
+
 def answers_expected(stream: bytes, max_payload: int, worker: bool) -> tuple[int, int]:
     """How many answers the server owes for this byte stream (the frames a decoder with its
-    cap makes of it, up to a fatal one; INPUT frames are not answered by a worker), and how
-    many frames it reads."""
+    cap makes of it, up to a fatal one; INPUT frames and valid `synced` requests are not
+    answered by a worker), and how many frames it reads."""
     answers = frames = 0
     for msg in codec.Decoder(max_payload).feed(stream):
         frames += 1
-        if not (worker and isinstance(msg, Input)):
+        if not (worker and (isinstance(msg, Input) or unanswered(msg))):
             answers += 1
         if isinstance(msg, Invalid) and msg.fatal:
             break

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from agentd.jsonlog import JsonLog
 from agentd.logfiles import RawLog
 from agentd.procs import signal_group
+from agentd.protocol import codec
 from agentd.protocol.messages import Failure, Input, Invalid, Push, Request
 from agentd.protocol.views import WorkerSpec
 from agentd.unix import bind_private
@@ -61,6 +62,8 @@ STARTUP = 2.0
 KILL_AFTER_HANGUP = 5.0  # output ended but the agent lives on: SIGKILL this much later
 ACCEPT_PAUSE = 0.2  # out of file descriptors: accepting waits this long, then tries again
 OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+REFUSED = ("the session worker is out of file descriptors; close some of its connections "
+           "(attached clients) or raise its open-files limit (ulimit -n), then retry")
 
 
 class Part(Protocol):
@@ -415,9 +418,9 @@ class Worker:
                     return
 
     def accept(self) -> None:
-        """Out of file descriptors, refuse one waiting client through a spare descriptor
-        (so the socket is not readable forever), log once per episode, and accept again
-        ACCEPT_PAUSE later; the agent and the clients already connected go on."""
+        """Out of file descriptors, refuse one waiting client with an error frame, through a
+        spare descriptor (so the socket is not readable forever), log once per episode, and
+        accept again ACCEPT_PAUSE later; the agent and the clients already connected go on."""
         try:
             self.clients.accept(self.server)
         except OSError as e:
@@ -441,9 +444,15 @@ class Worker:
         self.starved += 1
         try:
             sock, _ = self.server.accept()
-            sock.close()
         except OSError:
             pass
+        else:
+            try:  # why, rather than a bare close
+                sock.setblocking(False)
+                sock.send(codec.encode(Failure(None, "error", REFUSED)))
+            except OSError:
+                pass
+            sock.close()
         try:
             self.spare = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
