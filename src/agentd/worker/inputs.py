@@ -51,6 +51,16 @@ class InputQueue:
             self.delayed_bytes += len(data)
             self.arm(self)
             return
+        if not self.queue and self.fd >= 0 and len(data) <= CHUNK:
+            try:  # the usual keystroke: straight to the PTY, no queue
+                n = os.write(self.fd, data)
+            except BlockingIOError:
+                n = 0
+            except OSError:
+                return
+            if n == len(data):
+                return
+            data = data[n:]
         self.queue += data
         self.write()
 
