@@ -129,8 +129,9 @@ class Worker:
             clients=self.clients, inputs=self.inputs, watch=self.watch,
             terminate=self.terminate, log=jlog)
 
-    def listen(self) -> None:
-        self.server = bind_private(self.spec.socket, 64)
+    def listen(self, server: socket.socket | None = None) -> None:
+        """Serve `server` (bound by main before the loop's imports), or a new socket."""
+        self.server = server or bind_private(self.spec.socket, 64)
         self.server.setblocking(False)
         self.spare = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         self.sel.register(self.server, selectors.EVENT_READ, "accept")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from agentd.errors import ProtocolError
 from agentd.protocol.views import WorkerSpec
-from agentd.unix import daemonize, detach_stdio
+from agentd.unix import bind_private, daemonize, detach_stdio
 from agentd.worker import process
 
 # The loop, the emulator, the store and the logs are imported once the agent is running:
@@ -63,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         report_exit(spec, 127, str(e), failed_to_start=True)
         ready.send(json.dumps({"error": str(e)}) + "\n")
         return 127
+    # Listening before the loop and its imports exist: `agent run` returns (and a client
+    # may connect, its request waiting in the backlog) while the worker imports them.
+    server = bind_private(spec.socket, 64)
+    ready.send(json.dumps({"worker_pid": os.getpid(), "agent_pid": agent.pid}) + "\n")
+    detach_stdio()  # the daemon reads our stdout to its end: let it end now
     from agentd.jsonlog import JsonLog
     from agentd.logfiles import RawLog
     from agentd.worker.loop import Worker
@@ -70,11 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     jlog = JsonLog(Path(spec.log).parent / "agentd.log", f"worker-{spec.session_id}")
     log = RawLog(Path(spec.log), spec.log_max_bytes, spec.log_keep)
     worker = Worker(spec, agent, log, jlog)
-    worker.listen()
+    worker.listen(server)
     jlog("info", "session started", task=spec.task, pid=agent.pid, argv=spec.argv,
          cwd=spec.cwd)
-    ready.send(json.dumps({"worker_pid": os.getpid(), "agent_pid": agent.pid}) + "\n")
-    detach_stdio()
     return worker.run()
 
 
