@@ -24,7 +24,7 @@ test: $(STAMP) lint
 	$(PY) scripts/test_tools.py
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The long runs of tests/reliability (docs/reliability.md): 30 s of 10 000 events/s.
+# tests/reliability's event stream held to its rate (docs/reliability.md): 30 s of 10 000 events/s.
 soak: $(STAMP)
 	AGENTD_SOAK_SECONDS=30 $(PY) -m pytest -p no:cacheprovider tests/reliability/test_load.py $(PYTEST_ARGS)
 

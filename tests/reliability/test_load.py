@@ -1,6 +1,6 @@
 """Load (docs/reliability.md, "Load"): concurrent runs and listings, and a steady stream of
-events to several followers. `make soak` runs the event stream for 30 s
-(AGENTD_SOAK_SECONDS); `make test` for 3 s."""
+events to several followers for 30 s. `make soak` (AGENTD_SOAK_SECONDS set) also holds the
+rate to 10 000/s, which a shared test machine cannot promise."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from tests.helpers import Env, scaled
 from tests.reliability.support import connect, frame, replies
 
 SOAK = os.environ.get("AGENTD_SOAK_SECONDS")
-SOAK_SECONDS = float(SOAK or 3)
+SOAK_SECONDS = float(SOAK or 30)
 RATE = 10_000  # events per second
 
 
@@ -54,7 +54,7 @@ def test_50_concurrent_runs_with_200_concurrent_listings(env: Env, repo: Path) -
 def test_10000_events_per_second_to_5_followers(env: Env, repo: Path) -> None:
     """Batches of 100 at up to 10 000 events/s for SOAK_SECONDS; each of 5 followers gets
     every acknowledged event exactly once, in order. `make test` checks the order and
-    completeness (the machine is shared); `make soak` holds the rate to 10 000/s too."""
+    completeness (the machine is shared) and prints the rate; `make soak` holds it too."""
     env.ok("run", "--agent", "sleeper", "--name", "busy", cwd=repo)
     sid = env.task("busy")["session"]
     sock = env.root / "agentd.sock"
