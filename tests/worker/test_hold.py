@@ -91,3 +91,42 @@ def test_no_hold_while_a_client_is_connected(env: Env, repo: Path) -> None:
     # Once watched, a line at a time (a loaded machine may merge a few): far more frames than
     # the holds of a detached worker would make (LINES * EVERY / HOLD of them).
     assert len(with_lines) > 2 * LINES * EVERY / HOLD, (len(with_lines), printed)
+
+
+ASKER = f"""
+import os, select, sys, time, tty
+tty.setraw(0)
+time.sleep({STARTUP} + 0.5)
+for i in range(3):
+    os.write(1, b"working %d\\r\\n" % i)  # a short read after a pause: a hold starts
+    time.sleep(0.06)
+    os.write(1, b"\\x1b[6n")  # where is the cursor? (crossterm waits 2 s for the answer)
+    t0 = time.monotonic()
+    got = b""
+    while not got.endswith(b"R") and time.monotonic() - t0 < 2:
+        if select.select([0], [], [], 0.1)[0]:
+            got += os.read(0, 64)
+    os.write(1, b"answer %d %s\\r\\n" % (i, b"yes" if got.endswith(b"R") else b"no"))
+    time.sleep(0.3)
+os.write(1, b"asked\\r\\n")
+time.sleep(600)
+"""
+
+
+def test_a_detached_agents_terminal_query_is_answered_during_a_hold(env: Env,
+                                                                    repo: Path) -> None:
+    """A query that arrives while the worker holds is answered when the hold ends (at most
+    HOLD later), well within the ~2 s agents wait for an answer."""
+    prog = env.root.parent / "asker.py"
+    prog.write_text(ASKER)
+    env.write_config(env.root.joinpath("config.toml").read_text() + f"""
+[agents.asker]
+command = "{sys.executable}"
+args = ["-I", "-S", "{prog}"]
+prompt = "none"
+""")
+    env.ok("run", "--agent", "asker", "--name", "q", cwd=repo)
+    log = env.log_of("q")
+    wait_for(lambda: b"asked" in log.read_bytes(), scaled(30), "the agent's questions")
+    text = log.read_bytes()
+    assert [text.count(b"answer %d yes" % i) for i in range(3)] == [1, 1, 1], text[-300:]
