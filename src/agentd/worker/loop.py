@@ -116,7 +116,6 @@ class Worker:
         self.holding = False
         self.pty_bytes = 0  # read from the PTY so far
         self.hold_from = time.monotonic() + STARTUP
-        self.pty_writing = False
         self.accept_again = Once(self.resume_accepting, arm)
         self.starved = 0  # connections refused in this out-of-descriptors episode
         self.input_paused = False  # some clients are not read: the agent is behind on input
@@ -289,8 +288,7 @@ class Worker:
                         self.stop_holding()
 
     def want_pty_write(self, on: bool) -> None:
-        self.pty_writing = on
-        self.pty_interest()
+        self.pty_interest()  # `on` is inputs.writing, which pty_interest reads
 
     def pty_interest(self) -> None:
         """(Re-)register the PTY for what the loop waits for now: output unless holding,
@@ -298,7 +296,7 @@ class Worker:
         if not self.agent.open:
             return
         events = ((0 if self.holding else selectors.EVENT_READ)
-                  | (selectors.EVENT_WRITE if self.pty_writing else 0))
+                  | (selectors.EVENT_WRITE if self.inputs.writing else 0))
         master = self.agent.master
         registered = master in self.sel.get_map()
         if events and registered:
