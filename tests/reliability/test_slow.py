@@ -122,11 +122,10 @@ def test_a_full_disk_under_the_logs_is_reported_and_survived(env: Env, repo: Pat
                      'prompt = "none"\n')
     env.ok("run", "--agent", "printer", "--name", "printer", cwd=repo)
     ballast = small_disk / "ballast"
-    with open(ballast, "wb") as f:  # fill what is left
-        try:
+    with open(ballast, "wb", buffering=0) as f:  # fill what is left (unbuffered: nothing
+        try:                                     # is left over to fail again at close)
             while True:
                 f.write(b"\0" * 65536)
-                f.flush()
         except OSError:
             pass
 
