@@ -53,9 +53,18 @@ class Reader:
                 self.data += data
 
     def wait_text(self, needle: bytes, timeout: float) -> float:
-        h.wait_for(lambda: needle in self.data, timeout, f"{needle!r} on the TUI's screen",
-                   interval=0.002)
+        try:
+            h.wait_for(lambda: needle in self.data, timeout, f"{needle!r} on the TUI's screen",
+                       interval=0.002)
+        except TimeoutError as e:  # say what the app did show, and whether it still runs
+            raise TimeoutError(f"{e}; the app {_state(self.pty)}, {len(self.data)} bytes "
+                               f"shown, ending {bytes(self.data[-400:])!r}") from None
         return self.last
+
+
+def _state(pty: h.Pty) -> str:
+    code = pty.proc.poll()
+    return "still runs" if code is None else f"exited with {code}"
 
 
 def quit_app(pty: h.Pty, reader: Reader) -> None:
