@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -300,7 +301,19 @@ def test_killed_client_leaves_the_terminal_silent(env: Env, repo: Path, path: st
     wait_for(lambda: worker_info(env, "flood")["interactive"] is False, 10,
              "the worker to see the client gone")
     with t.lock:
+        at_let_go = len(t.raw)
+
+    def settled() -> bool:  # what the terminal's kernel buffer already held comes in
+        with t.lock:
+            n = len(t.raw)
+        time.sleep(0.3)
+        with t.lock:
+            return len(t.raw) == n
+
+    wait_for(settled, 10, "the terminal to go quiet")
+    with t.lock:
         written = len(t.raw)
+    assert written - at_let_go < 65536  # no more than a terminal's buffers hold
     log = env.log_of("flood")
     size = log.stat().st_size
     wait_for(lambda: log.stat().st_size > size + 1_000_000, 30, "the agent to flood on")

@@ -7,9 +7,10 @@ intact) and, once its socket drains, it gets a fresh snapshot instead of the los
 A slow client therefore never stalls the agent or the other clients.
 
 A direct attacher (docs/protocol.md §8) hands the worker its terminal: the worker writes the
-output to that descriptor itself (`Tty`) while the terminal keeps up, spills it over the
-socket (with the same bounded queue and resync) while it does not, and reads the keystrokes
-from it; the socket stays the control channel.
+output to that descriptor itself (`Tty`), inline while the terminal keeps up and through a
+writer thread (worker/ttywriter.py) while it does not, and reads the keystrokes from it; the
+socket stays the control channel. Where the terminal cannot be opened again for the thread,
+output that the terminal does not take at once is spilled over the socket instead.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from agentd.protocol import codec
 from agentd.protocol.messages import Message, Output, Push
 from agentd.unix import same_user
+from agentd.worker.ttywriter import TtyWriter, interruptible, reopen
 
 LIMIT = 4 * 1024 * 1024
 NOTE_WAIT = 1.0  # a notification waits at most this long for the output to be between sequences
@@ -139,16 +141,20 @@ def ends_clean(data: bytes) -> bool:
 
 class Tty:
     """A direct attacher's terminal, written by the worker. Output is written straight to it
-    while it takes it. When a write would block (the terminal is slower than the agent), the
-    output is *spilled*: it goes on as OUTPUT frames over the client's socket, with that
-    socket's bounded queue and resync, and the client writes it — two processes share the
-    load of a flood. A `sync` push marks the end of what was spilled; once the client has
-    written everything before it (`synced`) and nothing was spilled since, the worker writes
-    to the terminal again. Notifications (`note`) are written only where the output is
-    between escape sequences."""
+    while it takes it. When a write is cut short (the terminal is slower than the agent),
+    the rest and what follows go to a writer thread (`TtyWriter`) until it has caught up:
+    blocking writes there, while the loop goes on reading the agent. Its queue is bounded
+    like a socket's: past LIMIT it is replaced by a repaint.
+
+    Without a writer (the terminal could not be opened again), the output is *spilled*
+    instead: it goes on as OUTPUT frames over the client's socket, with that socket's
+    bounded queue and resync, and the client writes it. A `sync` push marks the end of what
+    was spilled; once the client has written everything before it (`synced`) and nothing
+    was spilled since, the worker writes to the terminal again. Notifications (`note`) are
+    written only where the output is between escape sequences."""
 
     __slots__ = ("fd", "client", "detach_key", "last", "prev", "notes", "note_since",
-                 "spilled", "marker", "marks", "since_mark", "on_due")
+                 "spilled", "marker", "marks", "since_mark", "on_due", "writer", "threadless")
 
     def __init__(self, fd: int, client: Client, detach_key: bytes,
                  on_due: Callable[[Tty], None] | None = None) -> None:
@@ -164,6 +170,8 @@ class Tty:
         self.marker = 0  # the `sync` push the client has not answered yet, or 0
         self.marks = 0
         self.since_mark = False  # output spilled after the outstanding marker
+        self.writer: TtyWriter | None = None  # started the first time the terminal is behind
+        self.threadless = False  # no writer: spill instead
 
     def seen(self, data: bytes) -> None:
         if self.notes:  # waiting for the end of a sequence: keep its beginning in view
@@ -191,6 +199,8 @@ class Tty:
             self.on_due(self)
 
     def close(self) -> None:
+        if self.writer is not None:
+            self.writer.stop()  # first: nothing it holds reaches the terminal after this
         try:
             os.close(self.fd)
         except OSError:
@@ -209,6 +219,8 @@ class Clients:
         self.arm = arm  # a terminal holding a notification wants its deadline kept
         self.by_fd: dict[int, Client] = {}
         self.interactive: Client | None = None
+        self.threaded = True  # a terminal that is behind gets a writer thread (else: spill)
+        interruptible()
 
     @property
     def watchers(self) -> int:
@@ -248,19 +260,53 @@ class Clients:
         if t is None:
             return
         t.seen(data)
+        self.to_terminal(c, t, data)
+        if t.notes and c.tty is t:
+            self.write_notes(c, t)
+
+    def to_terminal(self, c: Client, t: Tty, data: bytes) -> None:
+        """`data` after all output before it: inline while the terminal takes it, else
+        queued for the writer thread (or spilled)."""
+        w = t.writer
+        if w is not None and w.failed:
+            self.drop_tty(c)
+            return
         if t.spilled:
             self.spill(c, t, data)
-        else:
-            try:
-                n = t.write(data)
-            except OSError:
-                self.drop_tty(c)
-                return
-            if n < len(data):
+            return
+        if w is not None and w.busy:
+            self.queue_tty(c, w, data)
+            return
+        try:
+            n = t.write(data)
+        except OSError:
+            self.drop_tty(c)
+            return
+        if n < len(data):
+            w = w or self.start_writer(t)
+            if w is None:
                 t.spilled = True
                 self.spill(c, t, data[n:])
-        if t.notes:
-            self.write_notes(c, t)
+            else:
+                self.queue_tty(c, w, data[n:])
+
+    def start_writer(self, t: Tty) -> TtyWriter | None:
+        if t.threadless or not self.threaded:
+            return None
+        fd = reopen(t.fd)
+        if fd < 0:
+            t.threadless = True
+            return None
+        t.writer = TtyWriter(fd)
+        return t.writer
+
+    def queue_tty(self, c: Client, w: TtyWriter, data: bytes) -> None:
+        """Queue for the writer; past LIMIT, a repaint replaces what it has not written
+        (the screen has all output before `data`: it is fed after the clients get it)."""
+        if w.queued + len(data) > LIMIT:
+            w.replace(b"\x18" + self.snapshot())  # CAN: end a sequence cut short
+            self.send(c, Push("resync", {"reason": "terminal fell behind"}))
+        w.put(data)
 
     def spill(self, c: Client, t: Tty, data: bytes) -> None:
         t.since_mark = True
@@ -293,17 +339,7 @@ class Clients:
         if not (anyway or (not t.spilled and t.clean())):
             return
         notes, t.notes = b"".join(t.notes), []
-        if t.spilled:
-            self.push(c, codec.encode(Output(notes)))
-            return
-        try:
-            n = t.write(notes)
-        except OSError:
-            self.drop_tty(c)
-            return
-        if n < len(notes):
-            t.spilled = True
-            self.spill(c, t, notes[n:])
+        self.to_terminal(c, t, notes)
 
     def drop_tty(self, c: Client) -> None:
         """Let go of a direct attacher's terminal: nothing more is written to it."""
@@ -438,7 +474,10 @@ class Clients:
         push, so the client restores its terminal after the last output)."""
         deadline = time.monotonic() + within
         for c in list(self.by_fd.values()):
-            self.drop_tty(c)  # what it did not take is in its socket's queue
+            w = c.tty.writer if c.tty is not None else None
+            if w is not None and w.busy:  # the last output, before the terminal is let go
+                w.idle(max(0.0, deadline - time.monotonic()))
+            self.drop_tty(c)  # what it did not take spilled is in its socket's queue
             if c.attached:
                 c.send(msg)
                 c.closing = True

@@ -36,6 +36,10 @@ from agentd.worker.watch import ScreenWatch
 
 READ_SIZE = 65536
 COALESCE = 65536  # bytes gathered from consecutive PTY reads into one output batch
+# PTY reads land in one buffer kept for the worker's life, not in a new 64 KB object per read
+# (of which the kernel fills ~4 KB): those cost a page fault or two each, ~15 % of the
+# worker's time in a flood (perf, docs/performance.md).
+BUFFER = COALESCE + READ_SIZE
 # A first read shorter than this took all the PTY had: no second read to be told EAGAIN (a
 # line or an echo costs one read; epoll is level-triggered, so more output wakes the loop
 # again). Once a batch is under way (a flood), reads go on until EAGAIN or COALESCE.
@@ -116,6 +120,7 @@ class Worker:
         self.holding = False
         self.pty_bytes = 0  # read from the PTY so far
         self.hold_from = time.monotonic() + STARTUP
+        self.read_view = memoryview(bytearray(BUFFER))
         self.accept_again = Once(self.resume_accepting, arm)
         self.starved = 0  # connections refused in this out-of-descriptors episode
         self.input_paused = False  # some clients are not read: the agent is behind on input
@@ -218,37 +223,37 @@ class Worker:
         batch, while a lone keystroke echo still goes out at once. `gather`: read on to
         EAGAIN (or COALESCE) even after a short read; `drain`: read everything."""
         master = self.agent.master
-        batch: list[bytes] = []
-        size = 0
+        view, readv = self.read_view, os.readv
+        size = reads = 0
         while True:
             try:
-                data = os.read(master, READ_SIZE)
+                n: int | None = readv(master, [view[size:size + READ_SIZE]])
             except BlockingIOError:
-                data = None
+                n = None
             except OSError:  # EIO: the slave side is closed
-                data = b""
-            if data:
-                batch.append(data)
-                size += len(data)
-                if drain or (size < COALESCE
-                             and (gather or len(data) >= SHORT_READ or len(batch) > 1)):
+                n = 0
+            if n:
+                size += n
+                reads += 1
+                if size + READ_SIZE <= BUFFER and (drain or (
+                        size < COALESCE and (gather or n >= SHORT_READ or reads > 1))):
                     continue
-                if size < COALESCE:
-                    data = None  # as good as EAGAIN: send what we have, wait for more
-            if batch:
+                if size < COALESCE and not drain:
+                    n = None  # as good as EAGAIN: send what we have, wait for more
+            if size:
                 previous = self.last_output
-                self.output(batch[0] if len(batch) == 1 else b"".join(batch))
-                if (data is None and size < SHORT_READ and not drain and not self.holding
+                self.output(bytes(view[:size]))
+                if (n is None and size < SHORT_READ and not drain and not self.holding
                         and self.last_output - previous >= HOLD_GAP
                         and not self.clients.by_fd and self.last_output >= self.hold_from
                         and (self.typer is None or self.typer.at is None)):
                     self.start_holding()
-                batch, size = [], 0
-            if data is None:
+                size = reads = 0
+            if n is None:
                 if drain and self.agent.exited:
                     self.close_pty()
                 return
-            if not data:
+            if not n:
                 self.close_pty()
                 return
             if not drain:
