@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import time
 from pathlib import Path
 
@@ -52,28 +53,39 @@ class Drain:
         self.repaints = 0
 
     def until(self, pty: h.Pty, marker: bytes, timeout: float) -> float:
+        """Blocking reads (no select per read, so the drain costs every contender the
+        least); a timer interrupts one that would wait past `timeout`: a contender that
+        never shows the marker fails, it does not hang the bench."""
         fd = pty.master
-        deadline = time.monotonic() + timeout
         tail = b""
         n = max(len(marker), len(REPAINT))
         read = os.read
-        checks = 0
-        while True:
-            try:
-                data = read(fd, 1 << 20)
-            except OSError:
-                raise EOFError("terminal closed before the end marker") from None
-            if not data:
-                raise EOFError("terminal closed before the end marker")
-            joined = tail + data
-            if REPAINT in joined:
-                self.repaints += joined.count(REPAINT) - tail.count(REPAINT)
-            if marker in joined:
-                return time.perf_counter()
-            tail = data[-n:]
-            checks += 1
-            if checks % 256 == 0 and time.monotonic() > deadline:
-                raise TimeoutError(f"end marker not seen within {timeout:g}s")
+
+        def expire(signum: int, frame: object) -> None:
+            raise TimeoutError(f"end marker not seen within {timeout:g}s "
+                               f"(last bytes: {tail[-120:]!r})")
+
+        old = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        try:
+            while True:
+                try:
+                    data = read(fd, 1 << 20)
+                except TimeoutError:
+                    raise
+                except OSError:  # EIO: the terminal's other side is closed
+                    raise EOFError("terminal closed before the end marker") from None
+                if not data:
+                    raise EOFError("terminal closed before the end marker")
+                joined = tail + data
+                if REPAINT in joined:
+                    self.repaints += joined.count(REPAINT) - tail.count(REPAINT)
+                if marker in joined:
+                    return time.perf_counter()
+                tail = data[-max(n, 120):]
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
 
 
 def through_pty(st: Setup, pty: h.Pty, ready: Path, go: Path, reps: int) -> list[float]:
