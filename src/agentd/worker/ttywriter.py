@@ -18,9 +18,9 @@ returns what it wrote so far and nothing more reaches the terminal after `stop` 
 
 from __future__ import annotations
 
+import _thread
 import os
 import signal
-import threading
 from collections import deque
 
 INTERRUPT = signal.SIGURG
@@ -39,11 +39,13 @@ def reopen(fd: int) -> int:
 
 def interruptible() -> None:
     """A handler for INTERRUPT, so it interrupts a system call instead of being discarded
-    (the worker's loop installs it; a standalone Clients, in tests, gets it here). Only the
-    main thread can install one."""
-    if (signal.getsignal(INTERRUPT) in (signal.SIG_DFL, signal.SIG_IGN, None)
-            and threading.current_thread() is threading.main_thread()):
-        signal.signal(INTERRUPT, lambda *_: None)
+    (installed once, from the main thread; elsewhere signal.signal refuses, and the
+    handler the main thread installed serves)."""
+    if signal.getsignal(INTERRUPT) in (signal.SIG_DFL, signal.SIG_IGN, None):
+        try:
+            signal.signal(INTERRUPT, lambda *_: None)
+        except ValueError:  # not the main thread
+            pass
 
 
 class TtyWriter:
@@ -53,6 +55,8 @@ class TtyWriter:
                  "writing")
 
     def __init__(self, fd: int) -> None:
+        import threading  # only once a terminal is behind: a worker's memory stays small
+
         self.fd = fd  # blocking; the thread closes it when it ends
         self.queue: deque[bytes] = deque()
         self.queued = 0  # bytes in `queue` (not counting a write under way)
@@ -98,7 +102,7 @@ class TtyWriter:
                     signal.pthread_kill(self.thread.ident or 0, INTERRUPT)  # one under way
                 except (OSError, ProcessLookupError):
                     pass
-        if self.thread is not threading.current_thread():
+        if self.thread.ident != _thread.get_ident():
             self.thread.join(JOIN)
 
     def _run(self) -> None:
