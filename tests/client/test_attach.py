@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from agentd.client.attach import RESTORE
 from agentd.protocol import codec
 from agentd.protocol.connection import Connection
 from agentd.protocol.messages import Output, Push, Reply, Request
@@ -331,6 +332,36 @@ def test_terminal_restored_after_detach(env: Env, repo: Path,
     t.send(DETACH)
     assert t.wait_exit() == 0
     assert_restored(t)
+
+
+def test_detach_during_a_flood_leaves_the_restore_last(env: Env, repo: Path,
+                                                        terminals: list[Terminal]) -> None:
+    """`yes` outruns the terminal, so on the direct path the worker's writer thread holds the
+    terminal when the detach key comes: it is stopped before the worker says `detached`, so
+    the client's restore sequence is the last thing the terminal gets."""
+    env.write_config('[agents.flood]\ncommand = "yes"\nargs = ["flooding-the-terminal"]\n'
+                     'prompt = "none"\n')
+    env.ok("run", "--agent", "flood", "--name", "flood", cwd=repo)
+    t = attach(env, terminals, "flood")
+    t.wait_text("flooding-the-terminal")
+
+    def received() -> int:
+        with t.lock:
+            return len(t.raw)
+
+    start = received()
+    wait_for(lambda: received() > start + 2_000_000, 30, "2 MB of the flood on the terminal")
+    t.send(DETACH)
+    assert t.wait_exit() == 0
+    assert_restored(t)
+    size = env.log_of("flood").stat().st_size
+    wait_for(lambda: env.log_of("flood").stat().st_size > size + 1_000_000, 30,
+             "the agent to flood on after the detach")
+    with t.lock:
+        raw = bytes(t.raw)
+    after = raw[raw.rindex(RESTORE) + len(RESTORE):]
+    assert b"flooding" not in after and len(after) < 200  # only the client's own last line
+    env.ok("kill", "flood")
 
 
 def test_terminal_restored_after_agent_exits(env: Env, repo: Path,
