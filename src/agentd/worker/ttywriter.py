@@ -10,10 +10,11 @@ the reading and the draining of a flood overlap in one process, where spilling i
 socket to the client took two (docs/performance.md, "A writer thread for floods").
 
 The queue is bounded by the caller (LIMIT in worker/clients.py): past it, the caller
-replaces what is queued with a repaint (`replace`), as a client's socket queue is resynced. `stop` ends the thread at once, even
-inside a write to a terminal that takes nothing: its descriptor is made non-blocking and
-the thread is interrupted with SIGURG (whose default action is to ignore it), so the write
-returns what it wrote so far and nothing more reaches the terminal after `stop` returns.
+replaces what is queued with a repaint (`replace`), as a client's socket queue is resynced.
+`stop` ends the thread at once, even inside a write to a terminal that takes nothing: its
+descriptor is made non-blocking and the thread is interrupted with SIGURG (whose default
+action is to ignore it), so the write returns what it wrote so far and nothing more
+reaches the terminal after `stop` returns.
 """
 
 from __future__ import annotations
