@@ -477,7 +477,7 @@ class Clients:
             w = c.tty.writer if c.tty is not None else None
             if w is not None and w.busy:  # the last output, before the terminal is let go
                 w.idle(max(0.0, deadline - time.monotonic()))
-            self.drop_tty(c)  # what it did not take spilled is in its socket's queue
+            self.drop_tty(c)  # output spilled over the socket, if any, is in its queue
             if c.attached:
                 c.send(msg)
                 c.closing = True
