@@ -51,13 +51,21 @@ class WorkerLaunch:
                 [sys.executable, "-m", "agentd.worker", "-"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=errlog, start_new_session=True)
 
-    def start(self, spec: dict[str, Any]) -> dict[str, Any]:
+    def _hand_over(self, data: bytes) -> bytes | None:
+        """`data` down the worker's stdin, then its stdout to the end; None (and the worker
+        killed) if that takes over 30 s."""
         self.used = True
         try:
-            out, _ = self.proc.communicate(json.dumps(spec).encode(), timeout=30)
+            out, _ = self.proc.communicate(data, timeout=30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+            return None
+        return out
+
+    def start(self, spec: dict[str, Any]) -> dict[str, Any]:
+        out = self._hand_over(json.dumps(spec).encode())
+        if out is None:
             return {"error": "session worker did not answer within 30 s; see "
                              f"{self.errlog_path}"}
         try:
@@ -68,12 +76,7 @@ class WorkerLaunch:
                              f"see {self.errlog_path}"}
 
     def cancel(self) -> None:
-        self.used = True
-        try:
-            self.proc.communicate(b"", timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        self._hand_over(b"")
 
 
 class Sessions:
